@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""Measure this machine, render the results, build the site.
+
+    python build_results.py                 # measure + render + site (the main command)
+    python build_results.py measure [--quick] [--only NAME ...] [--device cpu|cuda|all] [--force]
+    python build_results.py render          # results -> charts and tables (no torch needed)
+    python build_results.py site            # mkdocs build --strict
+
+measure runs each snippets/<name>.py as a subprocess, the same command a reader runs, and
+stores its JSON with the run's provenance in docs/results/<machine>/<name>.json. A snippet
+is run again only when its source, its arguments, the torch version or the machine changed
+(--force runs it anyway). A snippet that fails, hangs or runs out of memory is reported
+and the last good result is kept; the command then exits 1. measure needs only the
+standard library and torch, so it runs on a bare GPU box.
+"""
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import pathlib
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent
+SNIPPETS_DIR = ROOT / "snippets"
+RESULTS_DIR = ROOT / "docs" / "results"
+GENERATED_DIR = ROOT / "docs" / "generated"
+SCHEMA_VERSION = 1
+DEFAULT_TIMEOUT_S = {"quick": 180, "full": 600}
+# Fields every run record must carry; render refuses a file that lacks one.
+RUN_FIELDS = ("method_version", "source_sha256", "command", "args", "measured_at", "software",
+              "cache_key", "quick", "result")
+
+
+class UserError(Exception):
+    """A problem with the input that deserves one clear line, not a traceback (exit 2)."""
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------- results files
+
+def snippet_names():
+    return sorted(p.stem for p in SNIPPETS_DIR.glob("*.py") if not p.name.startswith("_"))
+
+
+def source_sha256(name):
+    return hashlib.sha256((SNIPPETS_DIR / f"{name}.py").read_bytes()).hexdigest()
+
+
+def write_json_atomic(path, data):
+    """Write JSON so that a reader (or a crash) never sees a half-written file."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_results_file(path):
+    """Load and check one results file; raise UserError naming the file and the field."""
+    path = pathlib.Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object")
+    for field in ("schema_version", "snippet", "machine", "runs"):
+        if field not in data:
+            raise UserError(f"{path}: missing field '{field}'")
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise UserError(f"{path}: schema_version {data['schema_version']!r} is not supported "
+                        f"(this build reads {SCHEMA_VERSION})")
+    for device, run in data["runs"].items():
+        for field in RUN_FIELDS:
+            if field not in run:
+                raise UserError(f"{path}: missing field 'runs.{device}.{field}'")
+    return data
+
+
+def load_all(results_dir=RESULTS_DIR):
+    """Every results file under results_dir, as {(machine_slug, snippet): data}."""
+    out = {}
+    for path in sorted(pathlib.Path(results_dir).glob("*/*.json")):
+        data = read_results_file(path)
+        data["_path"] = path
+        out[(path.parent.name, data["snippet"])] = data
+    return out
+
+
+# ---------------------------------------------------------------- the machine
+
+def _slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _cpu_info():
+    model, cores = platform.processor() or platform.machine(), set()
+    phys = core = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                key, val = key.strip(), val.strip()
+                if key == "model name":
+                    model = val
+                elif key == "physical id":
+                    phys = val
+                elif key == "core id":
+                    core = val
+                elif not key and core is not None:
+                    cores.add((phys, core))
+                    phys = core = None
+        if core is not None:
+            cores.add((phys, core))
+    except OSError:
+        pass
+    ram = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    ram = round(int(line.split()[1]) * 1024 / 1e9, 1)
+    except OSError:
+        pass
+    logical = os.cpu_count()
+    return {"model": re.sub(r"\s+", " ", model).strip(), "logical_cores": logical,
+            "physical_cores": len(cores) or None, "ram_gb": ram}
+
+
+def _gpu_info(torch):
+    if not torch.cuda.is_available():
+        return None
+    p = torch.cuda.get_device_properties(0)
+    driver = None
+    try:
+        driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                capture_output=True, text=True, timeout=30).stdout.split("\n")[0].strip() or None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"name": p.name, "count": torch.cuda.device_count(),
+            "memory_gb": round(p.total_memory / 1e9, 1), "capability": f"{p.major}.{p.minor}",
+            "multiprocessors": p.multi_processor_count, "driver": driver,
+            "cuda": torch.version.cuda}
+
+
+def machine_info():
+    """Describe this machine (no host name, user or path: this data is published)."""
+    import torch
+    cpu, gpu = _cpu_info(), _gpu_info(torch)
+    slug = f"{_slug(cpu['model'])}-{cpu['logical_cores']}c"
+    if gpu:
+        slug += f"-{gpu['count']}x-{_slug(gpu['name'])}" if gpu["count"] > 1 else f"-{_slug(gpu['name'])}"
+    return {"slug": slug, "cpu": cpu, "gpu": gpu, "os": platform.system(),
+            "arch": platform.machine()}
+
+
+def software_info():
+    import torch
+    sw = {"python": platform.python_version(), "torch": torch.__version__,
+          "cuda": torch.version.cuda, "cudnn": None, "numpy": None}
+    if torch.cuda.is_available():
+        sw["cudnn"] = torch.backends.cudnn.version()
+    try:
+        import numpy
+        sw["numpy"] = numpy.__version__
+    except ImportError:
+        pass
+    return sw
+
+
+def git_commit():
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "snippets"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+# ---------------------------------------------------------------- measure
+
+def cache_key(name, args, torch_version, slug):
+    """What determines a snippet's result: its source, its arguments, torch, the machine."""
+    blob = json.dumps([source_sha256(name), args, torch_version, slug])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_snippet(name, args, timeout_s, prefix):
+    """Run one snippet as a reader would; stream its progress; return (json, None) or (None, cause)."""
+    cmd = [sys.executable, str(SNIPPETS_DIR / f"{name}.py"), *args]
+    with tempfile.TemporaryDirectory() as tmp:
+        out_file = pathlib.Path(tmp) / "out.json"
+        err_file = pathlib.Path(tmp) / "err.txt"
+        with open(err_file, "w") as err:
+            # Own process group, so that a timeout or Ctrl-C also ends the snippet's children.
+            proc = subprocess.Popen([*cmd, "--out", str(out_file)], cwd=ROOT, stdout=err,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            shown, deadline = 0, time.monotonic() + timeout_s
+            try:
+                while proc.poll() is None:
+                    time.sleep(0.2)
+                    shown = _echo_new_lines(err_file, shown, prefix)
+                    if time.monotonic() > deadline:
+                        _kill_group(proc)
+                        return None, f"timed out after {timeout_s:.0f} s"
+            except BaseException:
+                _kill_group(proc)
+                raise
+            _echo_new_lines(err_file, shown, prefix)
+        tail = err_file.read_text(errors="replace")[-2000:]
+        if proc.returncode != 0:
+            if proc.returncode < 0:
+                cause = f"killed by signal {signal.Signals(-proc.returncode).name}"
+            else:
+                cause = f"exited with status {proc.returncode}"
+            if "out of memory" in tail.lower() or "MemoryError" in tail:
+                cause += " (out of memory)"
+            last = [ln for ln in tail.strip().splitlines() if ln.strip()]
+            return None, cause + (f": {last[-1].strip()[:300]}" if last else "")
+        try:
+            return json.loads(out_file.read_text()), None
+        except (OSError, json.JSONDecodeError) as e:
+            return None, f"printed no valid JSON ({e})"
+
+
+def _echo_new_lines(path, shown, prefix):
+    text = pathlib.Path(path).read_text(errors="replace")
+    if len(text) > shown:
+        end = text.rfind("\n", shown) + 1
+        for line in text[shown:end].splitlines():
+            log(f"{prefix}{line}")
+        return end or shown
+    return shown
+
+
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, timeout_s=None):
+    """Run `names` on `devices`; write results atomically; return the list of failures."""
+    import torch
+    machine, software = machine_info(), software_info()
+    commit = git_commit()
+    timeout_s = timeout_s or DEFAULT_TIMEOUT_S["quick" if quick else "full"]
+    out_dir = pathlib.Path(results_dir) / machine["slug"]
+    log(f"machine: {machine['slug']}  (torch {software['torch']}, results in "
+        f"{_rel(out_dir)})")
+    jobs = [(n, d) for n in names for d in devices]
+    failures, t_all = [], time.monotonic()
+    for i, (name, device) in enumerate(jobs, 1):
+        args = ["--device", device] + (["--quick"] if quick else [])
+        key = cache_key(name, args, software["torch"], machine["slug"])
+        path = out_dir / f"{name}.json"
+        old = read_results_file(path) if path.exists() else None
+        prev = (old or {}).get("runs", {}).get(device)
+        head = f"[{i}/{len(jobs)}] {name} on {device}"
+        why = _why_run(prev, key, name, args, software["torch"], force)
+        if why is None:
+            log(f"{head}: skipped, cached (same source, arguments, torch and machine)")
+            continue
+        log(f"{head}: running ({why})")
+        t0 = time.monotonic()
+        result, cause = run_snippet(name, args, timeout_s, prefix="    ")
+        took = time.monotonic() - t0
+        data = old or {"schema_version": SCHEMA_VERSION, "snippet": name, "runs": {}}
+        data["machine"] = machine
+        data.setdefault("failures", {})
+        if cause:
+            log(f"{head}: FAILED after {took:.1f} s: {cause}; last good result kept")
+            failures.append((name, device, cause))
+            data["failures"][device] = {"at": _now(), "cause": cause, "command": _command(name, args)}
+        else:
+            data["runs"][device] = {
+                "method_version": result.get("method_version"),
+                "source_sha256": source_sha256(name), "command": _command(name, args),
+                "args": args, "measured_at": _now(), "duration_s": round(took, 2),
+                "git_commit": commit, "software": software, "cache_key": key, "quick": quick,
+                "result": result}
+            data["failures"].pop(device, None)
+            log(f"{head}: done in {took:.1f} s")
+        if not data["failures"]:
+            del data["failures"]
+        if data["runs"] or data.get("failures"):
+            write_json_atomic(path, data)
+    log(f"measure: {len(jobs)} job(s) in {time.monotonic() - t_all:.1f} s, "
+        f"{len(failures)} failed")
+    return failures
+
+
+def _why_run(prev, key, name, args, torch_version, force):
+    if force:
+        return "--force"
+    if prev is None:
+        return "no result yet"
+    if prev.get("cache_key") == key:
+        return None
+    if prev.get("source_sha256") != source_sha256(name):
+        return "snippet source changed"
+    if prev.get("args") != args:
+        return f"arguments changed ({' '.join(prev.get('args', []))} -> {' '.join(args)})"
+    if prev.get("software", {}).get("torch") != torch_version:
+        return "torch version changed"
+    return "machine changed"
+
+
+def _command(name, args):
+    return " ".join(["python", f"snippets/{name}.py", *args])
+
+
+def _now():
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _rel(path):
+    try:
+        return str(pathlib.Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------- render and site
+
+def render(results_dir=RESULTS_DIR, out_dir=GENERATED_DIR):
+    """Results -> SVG charts and markdown tables in out_dir. Imports no torch."""
+    from charts import render_all
+    return render_all(load_all(results_dir), out_dir)
+
+
+def site(strict=True):
+    cmd = [sys.executable, "-m", "mkdocs", "build"] + (["--strict"] if strict else [])
+    log("site: " + " ".join(cmd[2:]))
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+# ---------------------------------------------------------------- command line
+
+def _devices(choice):
+    import torch
+    has_cuda = torch.cuda.is_available()
+    if choice == "cuda" and not has_cuda:
+        raise UserError("--device cuda: no CUDA GPU is visible to torch on this machine")
+    if choice == "all":
+        return ["cpu"] + (["cuda"] if has_cuda else [])
+    return [choice]
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    sub = ap.add_subparsers(dest="step")
+    m = sub.add_parser("measure", help="run the snippets on this machine's CPU (and GPU)")
+    for p in (ap, m):
+        p.add_argument("--quick", action="store_true", help="small sizes: seconds per snippet")
+        p.add_argument("--only", nargs="+", metavar="NAME", help="measure only these snippets")
+        p.add_argument("--device", choices=["cpu", "cuda", "all"], default="all",
+                       help="cpu, cuda, or all: cpu plus cuda when present (default)")
+        p.add_argument("--force", action="store_true", help="measure again even if cached")
+        p.add_argument("--timeout", type=_positive(float), default=None,
+                       help="seconds before one snippet run is stopped (default 600, quick 180)")
+        p.add_argument("--results-dir", default=str(RESULTS_DIR), help=argparse.SUPPRESS)
+    r = sub.add_parser("render", help="results to charts and tables (no torch needed)")
+    r.add_argument("--results-dir", default=str(RESULTS_DIR), help="where the results files are")
+    r.add_argument("--out", default=str(GENERATED_DIR), help="where charts and tables go")
+    sub.add_parser("site", help="mkdocs build --strict")
+    args = ap.parse_args(argv)
+    try:
+        return _run(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished results are saved; run again to measure the rest",
+              file=sys.stderr)
+        return 130
+
+
+def _run(args):
+    step = args.step
+    if step in (None, "measure"):
+        known = snippet_names()
+        names = args.only or known
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise UserError(f"unknown snippet {', '.join(unknown)} (known: {', '.join(known)})")
+        failures = measure(names, _devices(args.device), quick=args.quick, force=args.force,
+                           results_dir=args.results_dir, timeout_s=args.timeout)
+        for name, device, cause in failures:
+            print(f"error: {name} on {device}: {cause}", file=sys.stderr)
+        if step == "measure":
+            return 1 if failures else 0
+        render(args.results_dir)
+        rc = site()
+        return rc or (1 if failures else 0)
+    if step == "render":
+        files = render(args.results_dir, args.out)
+        log(f"render: {len(files)} file(s) in {_rel(args.out)}")
+        return 0
+    return site()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

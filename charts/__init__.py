@@ -1,0 +1,69 @@
+"""Results -> charts and tables. One module per snippet (charts/<snippet>.py) with
+`render(runs, out_dir) -> [files]`; this file turns results files into runs and calls them.
+
+A run is one snippet measured on one device of one machine:
+    {"machine": slug, "device": "cpu"|"cuda", "label": "...", "result": {...snippet JSON...},
+     "record": {...provenance...}, "info": {...machine...}, "path": "results/<slug>/<name>.json",
+     "stale": bool}
+"""
+import hashlib
+import importlib
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def device_label(info, device):
+    """A short name for a run's device, e.g. 'AMD EPYC · 2 threads' or 'NVIDIA H100 80GB HBM3'."""
+    if device == "cuda" and info.get("gpu"):
+        return info["gpu"]["name"]
+    cpu = info["cpu"]
+    return f"{cpu['model']} · {cpu['logical_cores']} threads"
+
+
+def runs_by_snippet(data):
+    """{snippet: [run, ...]} from load_all()'s {(slug, snippet): file data}, CPUs first."""
+    out = {}
+    for (slug, snippet), d in sorted(data.items()):
+        src = ROOT / "snippets" / f"{snippet}.py"
+        current = hashlib.sha256(src.read_bytes()).hexdigest() if src.exists() else None
+        for device, rec in sorted(d["runs"].items()):
+            out.setdefault(snippet, []).append({
+                "machine": slug, "device": device, "label": device_label(d["machine"], device),
+                "result": rec["result"], "record": rec, "info": d["machine"],
+                "path": f"results/{slug}/{snippet}.json",
+                "stale": current is not None and rec["source_sha256"] != current,
+                "failure": d.get("failures", {}).get(device)})
+    for runs in out.values():
+        runs.sort(key=lambda r: (r["device"] != "cpu", r["info"]["cpu"]["logical_cores"], r["machine"]))
+    return out
+
+
+def _stamp(data, out_dir):
+    """A hash of everything a render depends on: the results and the chart code."""
+    h = hashlib.sha256()
+    for key in sorted(data):
+        h.update(json.dumps([key, {k: v for k, v in data[key].items() if k != "_path"}],
+                            sort_keys=True, default=str).encode())
+    for p in sorted(pathlib.Path(__file__).parent.glob("*.py")):
+        h.update(p.read_bytes())
+    for p in sorted((ROOT / "snippets").glob("*.py")):  # staleness depends on the sources
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def render_all(data, out_dir):
+    """Render every snippet that has a chart module; skip the work if nothing changed."""
+    out_dir = pathlib.Path(out_dir)
+    stamp_file = out_dir / ".stamp"
+    stamp = _stamp(data, out_dir)
+    if stamp_file.exists() and stamp_file.read_text() == stamp:
+        return sorted(p for p in out_dir.iterdir() if p.name != ".stamp")
+    files = []
+    for snippet, runs in runs_by_snippet(data).items():
+        if (pathlib.Path(__file__).parent / f"{snippet}.py").exists():
+            files += importlib.import_module(f"charts.{snippet}").render(runs, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp_file.write_text(stamp)
+    return files

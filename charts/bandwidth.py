@@ -1,0 +1,66 @@
+"""Charts and tables for snippets/bandwidth.py (claim C3.1)."""
+import matplotlib.pyplot as plt
+import numpy as np
+
+from charts.datasheets import datasheet_for
+from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+
+KERNELS = ["read", "copy", "triad"]
+LINKS = ["h2d_pinned", "d2h_pinned", "h2d_pageable", "d2h_pageable"]
+
+
+def _figures(r):
+    """{name: spread dict} of a run: its memory kernels and, on CUDA, the host links."""
+    out = dict(r["result"]["kernels"])
+    out.update({k: v for k, v in (r["result"].get("host_device") or {}).items() if k in LINKS})
+    return out
+
+
+def draw(runs):
+    def draw_(t):
+        names = KERNELS + [k for k in LINKS if any(k in _figures(r) for r in runs)]
+        fig, ax = plt.subplots(figsize=(8, 4))
+        x = np.arange(len(names))
+        w = 0.8 / max(len(runs), 1)
+        for i, r in enumerate(runs):
+            f = _figures(r)
+            med = np.array([f[k]["gb_per_s"] if k in f else np.nan for k in names])
+            lo = np.array([f[k]["gb_per_s_min"] if k in f else np.nan for k in names])
+            hi = np.array([f[k]["gb_per_s_max"] if k in f else np.nan for k in names])
+            ax.bar(x + (i - (len(runs) - 1) / 2) * w, med, w, yerr=[med - lo, hi - med],
+                   ecolor=plt.rcParams["text.color"], label=r["label"])
+            sheet = datasheet_for(r["info"]["gpu"]["name"]) if r["device"] == "cuda" else None
+            if sheet:
+                ax.axhline(sheet["gb_per_s"], color="#888", ls="--", lw=1,
+                           label=t(f"{sheet['name']} 数据手册显存带宽(非实测)",
+                                   f"{sheet['name']} datasheet memory bandwidth (not measured)"))
+        ax.set_xticks(x, names, rotation=20)
+        log_axis(ax)
+        ax.set_ylabel(t("GB/s(中位数,误差线为最小–最大,对数轴)", "GB/s (median, bars: min–max, log scale)"))
+        ax.set_title(t("内存带宽:读、拷贝、triad 以及主机↔设备", "Memory bandwidth: read, copy, triad, host↔device"))
+        ax.legend(fontsize=8)
+        return fig
+    return draw_
+
+
+def table(runs, lang):
+    t = (lambda zh, en: zh) if lang == "zh" else (lambda zh, en: en)
+    header = [t("设备", "device"), t("内核", "kernel"), t("GB/s(中位数)", "GB/s (median)"),
+              t("最小–最大", "min–max"), t("次数", "runs"), t("计入字节/次", "bytes counted per call"),
+              t("缓冲区 / 末级缓存", "buffer / last-level cache")]
+    rows = []
+    for r in runs:
+        ratio = r["result"].get("buffer_over_cache")
+        for name, s in _figures(r).items():
+            rows.append([r["label"], name, fmt(s["gb_per_s"]),
+                         f"{fmt(s['gb_per_s_min'])}–{fmt(s['gb_per_s_max'])}", s["runs"],
+                         f"{s['bytes'] / 2 ** 20:,.0f} MiB",
+                         f"{ratio:.0f}×" if ratio and name in KERNELS else "–"])
+    return md_table(header, rows)
+
+
+def render(runs, out_dir):
+    files = save(out_dir, "bandwidth", draw(runs))
+    for lang in LANGS:
+        files.append(write_text(out_dir / f"bandwidth-table.{lang}.md", table(runs, lang)))
+    return files

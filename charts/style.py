@@ -1,0 +1,117 @@
+"""How every chart looks: two themes (light, dark), two languages (zh, en), SVG out.
+
+A chart module calls `save(out_dir, name, draw)`; `draw(t)` builds one matplotlib figure
+with `t(zh, en)` for every piece of text, and is called once per language and theme.
+Pages show `<name>.<lang>.light.svg` in light mode and `<name>.<lang>.dark.svg` in dark mode.
+"""
+import io
+import pathlib
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+LANGS = ("zh", "en")
+THEMES = {
+    "light": {"text": "#1f2328", "grid": "#d0d7de", "muted": "#57606a"},
+    "dark": {"text": "#e6edf3", "grid": "#3d444d", "muted": "#9198a1"},
+}
+# One colour per series, chosen to read on white and on Material's dark slate alike.
+PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948",
+           "#9c755f", "#ff9da7"]
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "Microsoft YaHei", "PingFang SC")
+
+
+def cjk_font():
+    """The first installed font with Chinese glyphs, or None."""
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in have), None)
+
+
+def rc(theme):
+    c = THEMES[theme]
+    font = cjk_font()
+    return {
+        "svg.hashsalt": "gpu-vs-cpu",  # stable ids: a re-render of the same data is byte-identical
+        "svg.fonttype": "path",  # glyphs become paths: the SVG needs no font on the reader's side
+        "font.family": "sans-serif",
+        "font.sans-serif": ([font] if font else []) + ["DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "font.size": 10,
+        "figure.facecolor": "none", "axes.facecolor": "none", "savefig.facecolor": "none",
+        "text.color": c["text"], "axes.labelcolor": c["text"], "axes.edgecolor": c["muted"],
+        "xtick.color": c["text"], "ytick.color": c["text"], "grid.color": c["grid"],
+        "axes.grid": True, "grid.linewidth": 0.6, "axes.axisbelow": True,
+        "axes.spines.top": False, "axes.spines.right": False,
+        "legend.frameon": False, "hatch.color": c["muted"], "errorbar.capsize": 2, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    }
+
+
+def translator(lang):
+    zh_ok = cjk_font() is not None
+
+    def t(zh, en):
+        # Without a CJK font the Chinese chart falls back to English rather than empty boxes.
+        return zh if lang == "zh" and zh_ok else en
+    return t
+
+
+def save(out_dir, name, draw):
+    """Render draw(t) for every language and theme; return the files written."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for lang in LANGS:
+        for theme in THEMES:
+            with plt.rc_context(rc(theme)), warnings.catch_warnings():
+                warnings.filterwarnings("error", message=".*missing from font.*")
+                fig = draw(translator(lang))
+                buf = io.BytesIO()
+                fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+                plt.close(fig)
+            written.append(write_bytes(out_dir / f"{name}.{lang}.{theme}.svg", buf.getvalue()))
+    return written
+
+
+def write_bytes(path, data):
+    """Write only when the content changed, so that `mkdocs serve` does not loop on its own output."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+    return path
+
+
+def write_text(path, text):
+    return write_bytes(path, text.encode())
+
+
+def log_axis(ax, axis="y"):
+    """A log axis whose ticks read as plain numbers (0.01, 1, 300), not as 10^k."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
+def fmt(x, digits=3):
+    """A number for a table: 3 significant digits, no scientific notation for ordinary sizes."""
+    if x is None:
+        return "–"
+    if x == 0:
+        return "0"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def md_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

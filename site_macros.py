@@ -1,0 +1,180 @@
+"""Macros (mkdocs-macros-plugin) that put measured numbers on the pages.
+
+No page types a measured figure: it writes {{ val("matmul", "dtypes.fp32.best.tflops") }}
+and the number comes from docs/results/<machine>/matmul.json at build time. A page that
+asks for a result that does not exist fails the build, naming the page and the key.
+
+    val(snippet, path, device="cpu", digits=3)   the figure, formatted
+    num(snippet, path, device="cpu")             the figure, as a number (for ratios)
+    has(snippet, device="cuda")                  is there a run of it on such a device?
+    who(snippet, device="cpu")                   which machine a val() came from
+    chart(name, alt)                             a chart, light and dark, in the page's language
+    table(name)                                  a rendered table, in the page's language
+    provenance(snippet)                          machines, dates, versions, spread, raw files
+    no_gpu(snippet)                              the note shown where no GPU run exists yet
+    machines_table()                             every machine under docs/results
+    source(snippet)                              the snippet, included verbatim, collapsible
+"""
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import build_results  # noqa: E402
+from charts import runs_by_snippet  # noqa: E402
+
+
+class ResultMissing(Exception):
+    pass
+
+
+def define_env(env):
+    runs = runs_by_snippet(build_results.load_all())
+
+    def lang():  # the page being rendered: flops.md is Chinese, flops.en.md English
+        page = env.page
+        src = page.file.src_uri if page is not None else ""
+        return "en" if src.endswith(".en.md") else "zh"
+
+    def t(zh, en):
+        return zh if lang() == "zh" else en
+
+    def where():
+        return env.page.file.src_uri if env.page is not None else "?"
+
+    def pick(snippet, device):
+        """The run a figure comes from: the newest run of `snippet` on a `device`."""
+        candidates = [r for r in runs.get(snippet, []) if r["device"] == device]
+        if not candidates:
+            raise ResultMissing(f"{where()}: no result for snippet '{snippet}' on device "
+                                f"'{device}' under docs/results")
+        return max(candidates, key=lambda r: r["record"]["measured_at"])
+
+    @env.macro
+    def num(snippet, path, device="cpu"):
+        value = pick(snippet, device)["result"]
+        for part in path.split("."):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.lstrip("-").isdigit():
+                value = value[int(part)]
+            else:
+                raise ResultMissing(f"{where()}: result key '{path}' does not exist in "
+                                    f"{snippet} ({device}); stopped at '{part}'")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ResultMissing(f"{where()}: result key '{path}' of {snippet} ({device}) "
+                                f"is not a number: {value!r}")
+        return value
+
+    @env.macro
+    def val(snippet, path, device="cpu", digits=3):
+        x = num(snippet, path, device)
+        if abs(x) >= 1000:
+            return f"{x:,.0f}"
+        return f"{x:.{digits}g}"
+
+    @env.macro
+    def has(snippet, device="cuda"):
+        return any(r["device"] == device for r in runs.get(snippet, []))
+
+    @env.macro
+    def who(snippet, device="cpu"):
+        return pick(snippet, device)["label"]
+
+    @env.macro
+    def chart(name, alt):
+        base = f"generated/{name}.{lang()}"
+        for theme in ("light", "dark"):
+            if not (ROOT / "docs" / f"{base}.{theme}.svg").exists():
+                raise ResultMissing(f"{where()}: chart '{name}' was not rendered "
+                                    f"(no results for it under docs/results?)")
+        prefix = "../" * (where().count("/"))
+        return (f"![{alt}]({prefix}{base}.light.svg#only-light)\n"
+                f"![{alt}]({prefix}{base}.dark.svg#only-dark)")
+
+    @env.macro
+    def table(name):
+        path = ROOT / "docs" / "generated" / f"{name}.{lang()}.md"
+        if not path.exists():
+            raise ResultMissing(f"{where()}: table '{name}' was not rendered")
+        return path.read_text()
+
+    @env.macro
+    def provenance(snippet):
+        if snippet not in runs:
+            raise ResultMissing(f"{where()}: no results for snippet '{snippet}'")
+        lines = []
+        for r in runs[snippet]:
+            rec, sw = r["record"], r["record"]["software"]
+            cuda = f", CUDA {sw['cuda']}" if r["device"] == "cuda" and sw.get("cuda") else ""
+            parts = [f"**{r['label']}**",
+                     t(f"测于 {rec['measured_at'][:10]}", f"measured {rec['measured_at'][:10]}"),
+                     f"torch {sw['torch']}{cuda}",
+                     f"`snippets/{snippet}.py` v{rec['method_version']}",
+                     t("图中为中位数与最小–最大值", "medians with min–max shown"),
+                     f"[{t('原始数据', 'raw data')}]({'../' * where().count('/')}{r['path']})"]
+            if rec.get("quick"):
+                parts.append(t("**--quick 模式(规模缩小)**", "**--quick mode (reduced sizes)**"))
+            if r["stale"]:
+                parts.append('<span class="stale">' + t(
+                    "已过期:代码片段在这次测量之后改动过", "stale: the snippet changed after this run") + "</span>")
+            if r["failure"]:
+                parts.append('<span class="stale">' + t(
+                    f"最近一次重测失败({r['failure']['at'][:10]}:{r['failure']['cause']}),此处仍是上一次的有效结果",
+                    f"the latest re-run failed ({r['failure']['at'][:10]}: {r['failure']['cause']}); "
+                    f"this is the last good result") + "</span>")
+            lines.append(" · ".join(parts))
+        body = "<br>\n".join(lines)
+        return f'<p class="provenance" markdown>\n{body}\n</p>'
+
+    @env.macro
+    def no_gpu(snippet):
+        if has(snippet, "cuda"):
+            return ""
+        return "\n".join([
+            '!!! warning "' + t("尚未测量 GPU", "No GPU measured yet") + '"',
+            "    " + t(f"`docs/results/` 中还没有 `{snippet}` 在 GPU 上的结果,所以本节只有 CPU 的数字,"
+                       "没有任何 GPU 实测数字。在有 GPU 的机器上运行 `python build_results.py` 即可补上"
+                       "(见[复现](reproduce.md))。",
+                       f"There is no GPU result of `{snippet}` under `docs/results/` yet, so this "
+                       "section shows CPU figures only and no measured GPU figure. Running "
+                       "`python build_results.py` on a machine with a GPU adds it "
+                       "(see [Reproduce](reproduce.md)).")])
+
+    @env.macro
+    def machines_table():
+        data = build_results.load_all()
+        machines = {}
+        for (slug, snippet), d in data.items():
+            m = machines.setdefault(slug, {"info": d["machine"], "dates": [], "snippets": set(),
+                                           "devices": set()})
+            for device, rec in d["runs"].items():
+                m["dates"].append(rec["measured_at"])
+                m["snippets"].add(snippet)
+                m["devices"].add(device)
+        header = [t("机器", "machine"), "CPU", t("核心(物理/逻辑)", "cores (physical/logical)"),
+                  t("内存", "RAM"), "GPU", t("测量时间", "measured"), t("代码片段", "snippets")]
+        rows = []
+        for slug, m in sorted(machines.items()):
+            cpu, gpu = m["info"]["cpu"], m["info"]["gpu"]
+            dates = sorted(m["dates"])
+            span = dates[0][:10] if dates[0][:10] == dates[-1][:10] else f"{dates[0][:10]} – {dates[-1][:10]}"
+            gpu_text = (f"{gpu['name']} ×{gpu['count']}, {gpu['memory_gb']} GB" if gpu
+                        else t("无", "none"))
+            rows.append([f"`{slug}`", cpu["model"], f"{cpu['physical_cores'] or '?'}/{cpu['logical_cores']}",
+                         f"{cpu['ram_gb']} GB", gpu_text, span, len(m["snippets"])])
+        if not rows:
+            return t("*还没有任何测量结果。*", "*No measurements yet.*")
+        from charts.style import md_table
+        return md_table(header, rows)
+
+    @env.macro
+    def source(snippet):
+        path = ROOT / "snippets" / f"{snippet}.py"
+        if not path.exists():
+            raise ResultMissing(f"{where()}: snippets/{snippet}.py does not exist")
+        title = t(f"代码片段 snippets/{snippet}.py(完整,可直接复制运行)",
+                  f"The snippet: snippets/{snippet}.py (complete, copy and run)")
+        return f'??? example "{title}"\n\n    ```python\n    --8<-- "snippets/{snippet}.py"\n    ```\n'

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Memory bandwidth of a device, and of the link between host and GPU.
+
+Tests claim C3.1 of the article: GPU memory is much faster than CPU memory, and training,
+which streams weights and activations through memory all the time, feels the difference.
+
+Three kernels run on fp32 buffers at least 4x the last-level cache (so that they measure
+DRAM/HBM, not cache):
+    read    s = sum(a)            bytes = N*4              (read only: no store at all)
+    copy    b = a                 bytes = 2*N*4            (read a + write b)
+    triad   a = b + s*c           bytes = 3*N*4            (read b, c + write a)
+Bytes are counted as STREAM counts them: each array read or written once. On a CPU a
+store first reads its cache line (write-allocate) unless the code uses streaming stores,
+so copy and triad move more bytes than counted and under-report the hardware; the read
+kernel has no stores and avoids the question. Where CUDA exists, host<->device copies
+are timed too, from pinned (page-locked) and pageable host memory.
+
+Copy and run (only torch is needed):
+
+    python bandwidth.py                        # CUDA if present, else CPU
+    python bandwidth.py --device cpu --quick
+    python bandwidth.py --device cuda --out bandwidth.json
+
+Prints one JSON object to stdout (or to --out): per kernel the GB/s with min / median /
+max over the timed runs (1 GB = 1e9 bytes), the buffer size and the cache size it was
+chosen from. Progress lines go to stderr.
+"""
+import argparse
+import json
+import os
+import sys
+
+import torch
+from torch.utils.benchmark import Timer
+
+METHOD_VERSION = 1
+MIN_RUNS = 5
+ELT = 4  # bytes per fp32 element
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def last_level_cache_bytes(device):
+    """Size of the last cache before DRAM: L2 on an NVIDIA GPU, the highest level on a CPU."""
+    if device.type == "cuda":
+        return int(getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0)) or None
+    best = None
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for entry in sorted(os.listdir(base)):
+            if not entry.startswith("index"):
+                continue
+            with open(f"{base}/{entry}/level") as f:
+                level = int(f.read())
+            with open(f"{base}/{entry}/size") as f:
+                text = f.read().strip()
+            size = int(text[:-1]) * {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}[text[-1]] \
+                if text[-1] in "KMG" else int(text)
+            if best is None or level > best[0]:
+                best = (level, size)
+    except (OSError, ValueError, KeyError):
+        return None
+    return best[1] if best else None
+
+
+def spread(times, nbytes):
+    t = sorted(times)
+    med = t[len(t) // 2] if len(t) % 2 else (t[len(t) // 2 - 1] + t[len(t) // 2]) / 2
+    q1, q3 = t[len(t) // 4], t[(3 * len(t)) // 4]
+    return {"runs": len(t), "bytes": nbytes, "min_s": t[0], "median_s": med, "max_s": t[-1],
+            "iqr_s": q3 - q1, "gb_per_s": nbytes / med / 1e9, "gb_per_s_max": nbytes / t[0] / 1e9,
+            "gb_per_s_min": nbytes / t[-1] / 1e9}
+
+
+def time_call(fn, device, min_run_time):
+    fn()  # warm-up: first touch of the pages / first kernel launch
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+    m = timer.blocked_autorange(min_run_time=min_run_time)
+    times = list(m.times)
+    while len(times) < MIN_RUNS:
+        times += timer.timeit(m.number_per_run).times
+    return times
+
+
+def measure(device, quick=False, buffer_mb=None):
+    """Measure read / copy / triad on `device` (and host<->device on CUDA); return a dict."""
+    device = torch.device(device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    llc = last_level_cache_bytes(device)
+    if buffer_mb:
+        nbytes = int(buffer_mb * 2 ** 20)
+    else:
+        # 4x the last-level cache, and at least 256 MiB on a GPU (HBM wants big transfers).
+        floor = 256 * 2 ** 20 if device.type == "cuda" else 64 * 2 ** 20
+        nbytes = max(4 * (llc or 32 * 2 ** 20), floor)
+        if device.type == "cuda" and not quick:
+            nbytes = max(nbytes, 1024 * 2 ** 20)
+    n = nbytes // ELT
+    min_run_time = 0.1 if quick else 0.5
+    log(f"buffers: {n * ELT / 2 ** 20:.0f} MiB each; last-level cache: "
+        f"{(llc or 0) / 2 ** 20:.0f} MiB")
+
+    a = torch.randn(n, device=device, generator=gen)
+    b = torch.randn(n, device=device, generator=gen)
+    c = torch.randn(n, device=device, generator=gen)
+    scalar = 3.0
+    kernels = {
+        "read": (lambda: a.sum(), n * ELT),
+        "copy": (lambda: b.copy_(a), 2 * n * ELT),
+        "triad": (lambda: torch.add(b, c, alpha=scalar, out=a), 3 * n * ELT),
+    }
+    # Check the triad computes what it claims before timing it.
+    torch.add(b, c, alpha=scalar, out=a)
+    ok = torch.allclose(a[:1000], b[:1000] + scalar * c[:1000])
+    log(f"triad check: {'ok' if ok else 'WRONG'}")
+    out = {"buffer_bytes": n * ELT, "last_level_cache_bytes": llc,
+           "buffer_over_cache": (n * ELT / llc) if llc else None,
+           "dtype": "fp32", "validated": bool(ok), "kernels": {}}
+    for name, (fn, nb) in kernels.items():
+        out["kernels"][name] = spread(time_call(fn, device, min_run_time), nb)
+        log(f"{name:6s} {out['kernels'][name]['gb_per_s']:9.1f} GB/s (median)")
+    del a, b, c
+
+    out["host_device"] = None
+    if device.type == "cuda":
+        out["host_device"] = host_device(device, quick, min_run_time, gen)
+    best = max(out["kernels"].values(), key=lambda k: k["gb_per_s"])
+    out["best_gb_per_s"] = best["gb_per_s"]
+    return out
+
+
+def host_device(device, quick, min_run_time, gen):
+    """Time host->device and device->host copies from pinned and pageable host buffers."""
+    nbytes = (64 if quick else 512) * 2 ** 20
+    n = nbytes // ELT
+    dev = torch.randn(n, device=device, generator=gen)
+    res = {"bytes": nbytes}
+    for pinned in (True, False):
+        host = torch.randn(n, pin_memory=pinned)
+        kind = "pinned" if pinned else "pageable"
+        # non_blocking only helps from pinned memory; Timer synchronises after each block.
+        res[f"h2d_{kind}"] = spread(time_call(lambda: dev.copy_(host, non_blocking=pinned),
+                                              device, min_run_time), nbytes)
+        res[f"d2h_{kind}"] = spread(time_call(lambda: host.copy_(dev, non_blocking=pinned),
+                                              device, min_run_time), nbytes)
+        log(f"h2d {kind:8s} {res[f'h2d_{kind}']['gb_per_s']:6.1f} GB/s   "
+            f"d2h {kind:8s} {res[f'd2h_{kind}']['gb_per_s']:6.1f} GB/s")
+    return res
+
+
+def describe_device(device):
+    device = torch.device(device)
+    if device.type == "cuda":
+        p = torch.cuda.get_device_properties(device)
+        return {"type": "cuda", "name": p.name, "capability": f"{p.major}.{p.minor}"}
+    return {"type": "cpu", "name": "cpu", "threads": torch.get_num_threads()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default=None, choices=["cpu", "cuda"],
+                    help="device to measure (default: cuda if available, else cpu)")
+    ap.add_argument("--quick", action="store_true", help="fewer timed runs, finishes in seconds")
+    ap.add_argument("--buffer-mb", type=float, default=None,
+                    help="size of each buffer in MiB (default: 4x the last-level cache)")
+    ap.add_argument("--out", default=None, help="write the JSON here instead of stdout")
+    args = ap.parse_args(argv)
+    if args.buffer_mb is not None and args.buffer_mb <= 0:
+        ap.error("--buffer-mb must be positive")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: no CUDA GPU is visible to torch")
+    result = {"snippet": "bandwidth", "method_version": METHOD_VERSION, "quick": args.quick,
+              "device": describe_device(device),
+              **measure(device, quick=args.quick, buffer_mb=args.buffer_mb)}
+    text = json.dumps(result, indent=2, sort_keys=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
