@@ -345,6 +345,75 @@ def _rel(path):
         return str(path)
 
 
+# ---------------------------------------------------------------- plausibility
+
+def plausibility(data):
+    """Figures that cannot be right, as [(id, message)], waived ones left out.
+
+    A figure above the datasheet peak of the device it names, a zero or negative time, a
+    GPU whose best matmul rate or memory bandwidth is below its own machine's CPU. A results
+    file may waive a check with "waivers": {"<id>": "why this figure is right after all"}.
+    """
+    from charts.datasheets import datasheet_for
+    problems = []
+    for (slug, snippet), d in sorted(data.items()):
+        found = []
+        for device, run in d["runs"].items():
+            where = f"{slug}/{snippet}/{device}"
+            for path, key, value in _numbers(run["result"]):
+                if key.endswith("_s") and key != "duration_s" and value <= 0:
+                    found.append((f"{where}:nonpositive:{path}", f"{where}: time {path} = {value} s"))
+            sheet = datasheet_for((d["machine"].get("gpu") or {}).get("name")) if device == "cuda" else None
+            if sheet:
+                for path, key, value in _numbers(run["result"]):
+                    peak = _peak_for(sheet, path, key)
+                    if peak and value > peak:
+                        found.append((f"{where}:above-datasheet:{path}",
+                                      f"{where}: {path} = {value:.4g} is above the {sheet['name']} "
+                                      f"datasheet peak {peak:g}"))
+        runs = d["runs"]
+        if snippet in PEAK_OF and "cpu" in runs and "cuda" in runs:
+            best = {dev: PEAK_OF[snippet](runs[dev]["result"]) for dev in ("cpu", "cuda")}
+            if best["cuda"] < best["cpu"]:
+                found.append((f"{slug}/{snippet}:gpu-below-cpu",
+                              f"{slug}/{snippet}: the GPU's peak ({best['cuda']:.4g}) is below "
+                              f"its own CPU's ({best['cpu']:.4g})"))
+        waivers = d.get("waivers", {})
+        problems += [(pid, msg) for pid, msg in found if not str(waivers.get(pid, "")).strip()]
+    return problems
+
+
+# A device's headline ceiling in a snippet's result: GPU below its own CPU here is a bug.
+PEAK_OF = {
+    "matmul": lambda r: max((e["best"]["tflops"] for e in r["dtypes"].values() if "best" in e), default=0),
+    "bandwidth": lambda r: r["best_gb_per_s"],
+}
+
+
+def _numbers(obj, path="", key=""):
+    """(path, key, value) of every number in a nested result."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _numbers(v, f"{path}.{k}" if path else str(k), str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _numbers(v, f"{path}.{i}", key)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield path, key, obj
+
+
+def _peak_for(sheet, path, key):
+    """The datasheet ceiling that a figure at `path` must stay under, or None."""
+    if key.startswith("gb_per_s"):
+        return sheet["gb_per_s"]
+    if key.startswith("tflops"):
+        parts = path.split(".")
+        if len(parts) > 1 and parts[0] == "dtypes" and parts[1] in sheet["tflops"]:
+            return sheet["tflops"][parts[1]]
+        return max(sheet["sparse_tflops"].values())
+    return None
+
+
 # ---------------------------------------------------------------- render and site
 
 def render(results_dir=RESULTS_DIR, out_dir=GENERATED_DIR):
@@ -383,8 +452,14 @@ def _positive(kind):
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2: no usage dump to scroll past
+        print(f"error: {self.prog}: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = _Parser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 1)[1])
     sub = ap.add_subparsers(dest="step")
@@ -403,6 +478,8 @@ def main(argv=None):
     r.add_argument("--out", default=str(GENERATED_DIR), help="where charts and tables go")
     sub.add_parser("site", help="mkdocs build --strict")
     args = ap.parse_args(argv)
+    # A kill (SIGTERM) unwinds like Ctrl-C: the running snippet is stopped, no file is half-written.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         return _run(args)
     except UserError as e:
@@ -432,6 +509,8 @@ def _run(args):
         rc = site()
         return rc or (1 if failures else 0)
     if step == "render":
+        for pid, msg in plausibility(load_all(args.results_dir)):
+            log(f"implausible: {msg}  [waive with \"{pid}\" in the file's \"waivers\"]")
         files = render(args.results_dir, args.out)
         log(f"render: {len(files)} file(s) in {_rel(args.out)}")
         return 0

@@ -9,6 +9,22 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+import logging
+
+from mkdocs.exceptions import PluginError
+
+log = logging.getLogger("mkdocs.hooks.render_charts")
+
+
 def on_pre_build(config, **kwargs):
     import build_results
-    build_results.render()
+    try:
+        data = build_results.load_all()
+        # An implausible figure is a warning, which `mkdocs build --strict` turns into a failure.
+        for pid, msg in build_results.plausibility(data):
+            log.warning(f"implausible result: {msg} (waive it with \"{pid}\" in the results "
+                        f"file's \"waivers\", with the reason)")
+        from charts import render_all
+        render_all(data, build_results.GENERATED_DIR)
+    except build_results.UserError as e:
+        raise PluginError(str(e)) from None
