@@ -419,7 +419,22 @@ def _peak_for(sheet, path, key):
 def render(results_dir=RESULTS_DIR, out_dir=GENERATED_DIR):
     """Results -> SVG charts and markdown tables in out_dir. Imports no torch."""
     from charts import render_all
-    return render_all(load_all(results_dir), out_dir)
+    data = load_all(results_dir)
+    files = render_all(data, out_dir)
+    return files + publish_for_notebook(data, out_dir)
+
+
+def publish_for_notebook(data, out_dir=GENERATED_DIR):
+    """Copies of the snippets and an index of the results, so that the notebook page can
+    fetch both from the published site when it runs outside a clone of the repository."""
+    from charts.style import write_bytes, write_text
+    out_dir = pathlib.Path(out_dir)
+    files = [write_bytes(out_dir / "snippets" / f"{n}.py", (SNIPPETS_DIR / f"{n}.py").read_bytes())
+             for n in snippet_names()]
+    index = {"snippets": snippet_names(),
+             "results": sorted(f"results/{slug}/{snippet}.json" for slug, snippet in data)}
+    files.append(write_text(out_dir / "results-index.json", json.dumps(index, indent=2) + "\n"))
+    return files
 
 
 def site(strict=True):
