@@ -361,7 +361,7 @@ def plausibility(data):
         for device, run in d["runs"].items():
             where = f"{slug}/{snippet}/{device}"
             for path, key, value in _numbers(run["result"]):
-                if key.endswith("_s") and key != "duration_s" and value <= 0:
+                if _is_time(key) and value <= 0:
                     found.append((f"{where}:nonpositive:{path}", f"{where}: time {path} = {value} s"))
             sheet = datasheet_for((d["machine"].get("gpu") or {}).get("name")) if device == "cuda" else None
             if sheet:
@@ -381,6 +381,12 @@ def plausibility(data):
         waivers = d.get("waivers", {})
         problems += [(pid, msg) for pid, msg in found if not str(waivers.get(pid, "")).strip()]
     return problems
+
+
+def _is_time(key):
+    """A duration in seconds by the naming rule of the snippets: median_s, min_s, step_s..."""
+    return (key.endswith("_s") and "_per_s" not in key and not key.startswith("per_s")
+            and not key.startswith("iqr"))  # a spread of 0 is fine; a time of 0 is not
 
 
 # A device's headline ceiling in a snippet's result: GPU below its own CPU here is a bug.

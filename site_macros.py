@@ -5,6 +5,8 @@ and the number comes from docs/results/<machine>/matmul.json at build time. A pa
 asks for a result that does not exist fails the build, naming the page and the key.
 
     val(snippet, path, device="cpu", digits=3)   the figure, formatted
+    text(snippet, path, device="cpu")            a string from the result (a status, a reason)
+    exists(snippet, path, device="cpu")          does the result have this key?
     num(snippet, path, device="cpu")             the figure, as a number (for ratios)
     has(snippet, device="cuda")                  is there a run of it on such a device?
     who(snippet, device="cpu")                   which machine a val() came from
@@ -52,17 +54,38 @@ def define_env(env):
                                 f"'{device}' under docs/results")
         return max(candidates, key=lambda r: r["record"]["measured_at"])
 
-    @env.macro
-    def num(snippet, path, device="cpu"):
+    def lookup(snippet, path, device):
         value = pick(snippet, device)["result"]
         for part in path.split("."):
             if isinstance(value, dict) and part in value:
                 value = value[part]
-            elif isinstance(value, list) and part.lstrip("-").isdigit():
+            elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
                 value = value[int(part)]
             else:
                 raise ResultMissing(f"{where()}: result key '{path}' does not exist in "
                                     f"{snippet} ({device}); stopped at '{part}'")
+        return value
+
+    @env.macro
+    def exists(snippet, path, device="cpu"):
+        if not has(snippet, device):
+            return False
+        try:
+            lookup(snippet, path, device)
+            return True
+        except ResultMissing:
+            return False
+
+    @env.macro
+    def text(snippet, path, device="cpu"):
+        value = lookup(snippet, path, device)
+        if not isinstance(value, str):
+            raise ResultMissing(f"{where()}: result key '{path}' of {snippet} ({device}) is not text")
+        return value
+
+    @env.macro
+    def num(snippet, path, device="cpu"):
+        value = lookup(snippet, path, device)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ResultMissing(f"{where()}: result key '{path}' of {snippet} ({device}) "
                                 f"is not a number: {value!r}")
