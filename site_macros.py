@@ -15,6 +15,7 @@ asks for a result that does not exist fails the build, naming the page and the k
     provenance(snippet)                          machines, dates, versions, spread, raw files
     no_gpu(snippet)                              the note shown where no GPU run exists yet
     machines_table()                             every machine under docs/results
+    compare_table()                              headline figures of every machine and device
     source(snippet)                              the snippet, included verbatim, collapsible
 """
 import pathlib
@@ -30,6 +31,22 @@ from charts import runs_by_snippet  # noqa: E402
 
 class ResultMissing(Exception):
     pass
+
+
+# The headline figure of each snippet, for the machines page: (zh, en, snippet, path, page#anchor)
+HEADLINES = [
+    ("矩阵乘法 fp32 最佳 (TFLOP/s)", "matmul fp32, best (TFLOP/s)", "matmul", "dtypes.fp32.best.tflops", "flops.md#c2-2"),
+    ("矩阵乘法 bf16 最佳 (TFLOP/s)", "matmul bf16, best (TFLOP/s)", "matmul", "dtypes.bf16.best.tflops", "flops.md#c2-2"),
+    ("numpy fp32 最佳 (TFLOP/s)", "numpy fp32, best (TFLOP/s)", "matmul", "numpy.fp32.best.tflops", "flops.md#c2-2"),
+    ("内存带宽最佳 (GB/s)", "memory bandwidth, best (GB/s)", "bandwidth", "best_gb_per_s", "bandwidth.md#c3-1"),
+    ("主机到 GPU,锁页 (GB/s)", "host to GPU, pinned (GB/s)", "bandwidth", "host_device.h2d_pinned.gb_per_s", "bandwidth.md#c3-1"),
+    ("CNN 训练 fp32 (图像/秒)", "CNN training fp32 (images/s)", "cnn_train", "precisions.fp32.images_per_s", "training.md#c1-2"),
+    ("CNN 训练 bf16 (图像/秒)", "CNN training bf16 (images/s)", "cnn_train", "precisions.bf16.images_per_s", "training.md#c1-2"),
+    ("GPT 训练 (token/秒)", "GPT training (tokens/s)", "gpt_train", "timing.tokens_per_s_median", "training.md#c2-3"),
+    ("屋顶线:fp32 峰值 (GFLOP/s)", "roofline: fp32 peak (GFLOP/s)", "roofline", "ceilings.fp32.peak_gflop_per_s", "roofline.md#x2"),
+    ("all-reduce 峰值 busbw (GB/s)", "all-reduce peak busbw (GB/s)", "allreduce", "groups.0.peak.busbw_gb_per_s", "distributed.md#x1"),
+    ("数据加载:模型吞吐 (样本/秒)", "data loading: model alone (samples/s)", "dataloader", "summary.model_samples_per_s", "cpu-role.md#c5-2"),
+]
 
 
 def define_env(env):
@@ -191,6 +208,32 @@ def define_env(env):
         if not rows:
             return t("*还没有任何测量结果。*", "*No measurements yet.*")
         from charts.style import md_table
+        return md_table(header, rows)
+
+    @env.macro
+    def compare_table():
+        """One column per (machine, device) found under docs/results, one row per headline."""
+        columns = sorted({(r["machine"], r["device"], r["label"]) for rs in runs.values() for r in rs},
+                         key=lambda c: (c[1] != "cpu", c[0]))
+        if not columns:
+            return t("*还没有任何测量结果。*", "*No measurements yet.*")
+        from charts.style import fmt, md_table
+        rows = []
+        for zh, en, snippet, path, anchor in HEADLINES:
+            cells = []
+            for slug, device, _ in columns:
+                run = next((r for r in runs.get(snippet, []) if r["machine"] == slug
+                            and r["device"] == device), None)
+                value = run["result"] if run else None
+                for part in path.split("."):
+                    value = value.get(part) if isinstance(value, dict) else (
+                        value[int(part)] if isinstance(value, list) and part.isdigit()
+                        and int(part) < len(value) else None)
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                quick = " (quick)" if run and run["record"].get("quick") else ""
+                cells.append(f"[{fmt(value)}]({run['path']}){quick}" if ok else "–")
+            rows.append([f"[{t(zh, en)}]({anchor})"] + cells)
+        header = [t("指标", "figure")] + [f"{label} (`{slug}`)" for slug, _, label in columns]
         return md_table(header, rows)
 
     @env.macro

@@ -4,6 +4,7 @@
 A run is one snippet measured on one device of one machine:
     {"machine": slug, "device": "cpu"|"cuda", "label": "...", "result": {...snippet JSON...},
      "record": {...provenance...}, "info": {...machine...}, "path": "results/<slug>/<name>.json",
+     "results_dir": the folder it was read from (for charts that also read other snippets' results),
      "stale": bool}
 """
 import hashlib
@@ -33,6 +34,7 @@ def runs_by_snippet(data):
                 "machine": slug, "device": device, "label": device_label(d["machine"], device),
                 "result": rec["result"], "record": rec, "info": d["machine"],
                 "path": f"results/{slug}/{snippet}.json",
+                "results_dir": d["_path"].parent.parent if "_path" in d else None,
                 "stale": current is not None and rec["source_sha256"] != current,
                 "failure": d.get("failures", {}).get(device)})
     for runs in out.values():

@@ -54,11 +54,11 @@ def _short(k):
 
 def other_ceilings(run):
     """For information only: what snippets/matmul.py and snippets/bandwidth.py measured on the
-    same machine and device, read from the results under docs/results. {} when absent or
+    same machine and device, read from the results folder the run came from. {} when absent or
     unreadable: the roofline itself needs only its own run."""
     try:
         import build_results
-        data = build_results.load_all()
+        data = build_results.load_all(run.get("results_dir") or build_results.RESULTS_DIR)
     except Exception:  # noqa: BLE001 - an overlay must never break the roofline chart
         return {}
     out = {}
