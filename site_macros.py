@@ -6,7 +6,7 @@ asks for a result that does not exist fails the build, naming the page and the k
 
     val(snippet, path, device="cpu", digits=3)   the figure, formatted
     text(snippet, path, device="cpu")            a string from the result (a status, a reason)
-    exists(snippet, path, device="cpu")          does the result have this key?
+    exists(snippet, path, device="cpu")          does the result have this key, not null?
     num(snippet, path, device="cpu")             the figure, as a number (for ratios)
     has(snippet, device="cuda")                  is there a run of it on such a device?
     who(snippet, device="cpu")                   which machine a val() came from
@@ -88,8 +88,7 @@ def define_env(env):
         if not has(snippet, device):
             return False
         try:
-            lookup(snippet, path, device)
-            return True
+            return lookup(snippet, path, device) is not None
         except ResultMissing:
             return False
 
