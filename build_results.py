@@ -34,6 +34,7 @@ GENERATED_DIR = ROOT / "docs" / "generated"
 SCHEMA_VERSION = 1
 DEFAULT_TIMEOUT_S = {"quick": 180, "full": 600}
 # Fields every run record must carry; render refuses a file that lacks one.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 RUN_FIELDS = ("method_version", "source_sha256", "command", "args", "measured_at", "software",
               "cache_key", "quick", "result")
 
@@ -215,10 +216,20 @@ def run_snippet(name, args, timeout_s, prefix):
         err_file = pathlib.Path(tmp) / "err.txt"
         with open(err_file, "w") as err:
             # Own process group, so that a timeout or Ctrl-C also ends the snippet's children.
-            proc = subprocess.Popen([*cmd, "--out", str(out_file)], cwd=ROOT, stdout=err,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            # Ctrl-C and kill are held back while it starts, so that no signal can land between
+            # the start and the try below and leave the snippet running on its own.
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+            try:
+                proc = subprocess.Popen(
+                    [*cmd, "--out", str(out_file)], cwd=ROOT, stdout=err, stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held))
+            except BaseException:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+                raise
             shown, deadline = 0, time.monotonic() + timeout_s
             try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held signal is raised here
                 while proc.poll() is None:
                     time.sleep(0.2)
                     shown = _echo_new_lines(err_file, shown, prefix)
