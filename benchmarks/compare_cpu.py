@@ -66,7 +66,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     args = ap.parse_args()
     rows = {k: [] for k in ("page_fp32", "torch_fp32", "snippet_numpy_fp32", "numpy_fp32",
-                            "snippet_bw", "stream_bw", "snippet_triad", "stream_triad")}
+                            "snippet_bw", "stream_bw", "snippet_triad", "stream_triad",
+                            "snippet_read", "stream_read", "snippet_copy", "stream_copy")}
     for r in range(args.rounds):
         mm = snippet("matmul", "--device", "cpu", "--dtypes", "fp32")
         torch_fp32 = mm["dtypes"]["fp32"]["best"]["tflops"]
@@ -82,6 +83,9 @@ def main():
         st = stream_best(mib)
         rows["stream_bw"].append(max(st["copy_gb_per_s"], st["triad_gb_per_s"], st["read_gb_per_s"]))
         rows["stream_triad"].append(st["triad_gb_per_s"])
+        for k in ("read", "copy"):
+            rows[f"snippet_{k}"].append(bw["kernels"][k]["gb_per_s"])
+            rows[f"stream_{k}"].append(st[f"{k}_gb_per_s"])
         print(f"round {r + 1}: page fp32 {rows['page_fp32'][-1] * 1e3:.0f} GFLOP/s "
               f"(torch {torch_fp32 * 1e3:.0f}), numpy {rows['numpy_fp32'][-1] * 1e3:.0f}; "
               f"bandwidth snippet {bw['best_gb_per_s']:.1f} GB/s, STREAM-C {rows['stream_bw'][-1]:.1f} "
@@ -95,7 +99,8 @@ def main():
     print(f"  page fp32 / numpy fp32     {med['page_fp32'] / med['numpy_fp32']:.3f}  (>= 0.95)")
     print(f"  torch fp32 / numpy fp32    {med['torch_fp32'] / med['numpy_fp32']:.3f}  (torch's own path)")
     print(f"  snippet best / STREAM best {med['snippet_bw'] / med['stream_bw']:.3f}  (>= 0.90)")
-    print(f"  snippet triad / STREAM triad {med['snippet_triad'] / med['stream_triad']:.3f}")
+    for k in ("read", "copy", "triad"):
+        print(f"  snippet {k} / STREAM {k}   {med[f'snippet_{k}'] / med[f'stream_{k}']:.3f}")
 
 
 if __name__ == "__main__":
