@@ -169,3 +169,18 @@ def test_committed_results_hold_nothing_personal():
         for device, run in data["runs"].items():
             for key in PROVENANCE[2:]:
                 assert key in run, f"{f}: runs.{device} lacks {key}"
+
+
+def test_result_of_an_older_snippet_is_marked_stale(tmp_path):
+    proj = copy_project(tmp_path / "p")
+    src = proj / "snippets" / "bandwidth.py"
+    src.write_text(src.read_text() + "\n# changed after the committed run\n")
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=proj,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    zh = (proj / "site" / "bandwidth" / "index.html").read_text()
+    en = (proj / "site" / "en" / "bandwidth" / "index.html").read_text()
+    assert "已过期:代码片段在这次测量之后改动过" in zh
+    assert "stale: the snippet changed after this run" in en
+    # the unchanged snippet's page is not marked
+    assert "已过期" not in (proj / "site" / "flops" / "index.html").read_text()
