@@ -8,8 +8,8 @@
 
 measure runs each snippets/<name>.py as a subprocess, the same command a reader runs, and
 stores its JSON with the run's provenance in docs/results/<machine>/<name>.json. A snippet
-is run again only when its source, its arguments, the torch version or the machine changed
-(--force runs it anyway). A snippet that fails, hangs or runs out of memory is reported
+is run again only when its source, its arguments, torch or numpy, the machine or the thread
+settings changed (--force runs it anyway). A snippet that fails, hangs or runs out of memory is reported
 and the last good result is kept; the command then exits 1. measure needs only the
 standard library and torch, so it runs on a bare GPU box.
 """
@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import pathlib
 import platform
@@ -63,6 +64,7 @@ def write_json_atomic(path, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # published data: mkstemp would leave it readable by its owner only
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2, sort_keys=True)
             f.write("\n")
@@ -113,7 +115,7 @@ def _slug(text):
 
 
 def _cpu_info():
-    model, cores = platform.processor() or platform.machine(), set()
+    model, cores, ident = platform.processor() or platform.machine(), set(), {}
     phys = core = None
     try:
         with open("/proc/cpuinfo") as f:
@@ -122,6 +124,8 @@ def _cpu_info():
                 key, val = key.strip(), val.strip()
                 if key == "model name":
                     model = val
+                elif key in ("cpu family", "model", "stepping", "flags"):
+                    ident[key] = val
                 elif key == "physical id":
                     phys = val
                 elif key == "core id":
@@ -142,8 +146,13 @@ def _cpu_info():
     except OSError:
         pass
     logical = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else logical
+    # family/model/stepping and the feature flags tell apart CPUs that share a marketing name
+    flags = ident.pop("flags", "")
+    ident["flags_sha256"] = hashlib.sha256(flags.encode()).hexdigest()[:12] if flags else None
     return {"model": re.sub(r"\s+", " ", model).strip(), "logical_cores": logical,
-            "physical_cores": len(cores) or None, "ram_gb": ram}
+            "usable_cores": usable, "physical_cores": len(cores) or None, "ram_gb": ram,
+            "id": ident}
 
 
 def _gpu_info(torch):
@@ -202,9 +211,17 @@ def git_commit():
 
 # ---------------------------------------------------------------- measure
 
-def cache_key(name, args, torch_version, slug):
-    """What determines a snippet's result: its source, its arguments, torch, the machine."""
-    blob = json.dumps([source_sha256(name), args, torch_version, slug])
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def cache_key(name, args, software, machine):
+    """What determines a snippet's result: its source, its arguments, torch and numpy, the
+    machine (the exact CPU, usable cores, the GPU and its driver) and thread settings."""
+    cpu, gpu = machine["cpu"], machine.get("gpu") or {}
+    blob = json.dumps([source_sha256(name), args, software["torch"], software.get("numpy"),
+                       machine["slug"], cpu.get("id"), cpu.get("usable_cores"),
+                       gpu.get("name"), gpu.get("count"), gpu.get("driver"),
+                       {v: os.environ.get(v) for v in THREAD_VARS}], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -287,12 +304,12 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
     failures, t_all = [], time.monotonic()
     for i, (name, device) in enumerate(jobs, 1):
         args = ["--device", device] + (["--quick"] if quick else [])
-        key = cache_key(name, args, software["torch"], machine["slug"])
+        key = cache_key(name, args, software, machine)
         path = out_dir / f"{name}.json"
         old = read_results_file(path) if path.exists() else None
         prev = (old or {}).get("runs", {}).get(device)
         head = f"[{i}/{len(jobs)}] {name} on {device}"
-        why = _why_run(prev, key, name, args, software["torch"], force)
+        why = _why_run(prev, key, name, args, software, force)
         if why is None:
             log(f"{head}: skipped, cached (same source, arguments, torch and machine)")
             continue
@@ -303,6 +320,7 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
         data = old or {"schema_version": SCHEMA_VERSION, "snippet": name, "runs": {}}
         data["machine"] = machine
         data.setdefault("failures", {})
+        cause, result = scrub(cause), scrub(result)
         if cause:
             log(f"{head}: FAILED after {took:.1f} s: {cause}; last good result kept")
             failures.append((name, device, cause))
@@ -325,7 +343,24 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
     return failures
 
 
-def _why_run(prev, key, name, args, torch_version, force):
+def scrub(obj):
+    """Replace paths that name this host's user or layout (home, checkout, temp folders) in
+    every string of a result or failure cause: results files are published."""
+    places = sorted({str(pathlib.Path.home()), str(ROOT), tempfile.gettempdir()} - {"/", ""},
+                    key=len, reverse=True)
+    if isinstance(obj, str):
+        for place, name in ((p, "~" if p == str(pathlib.Path.home()) else
+                             "." if p == str(ROOT) else "$TMPDIR") for p in places):
+            obj = re.sub(re.escape(place) + r"(?=/|$|[^\w.-])", lambda _: name, obj)
+        return obj
+    if isinstance(obj, dict):
+        return {k: scrub(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [scrub(v) for v in obj]
+    return obj
+
+
+def _why_run(prev, key, name, args, software, force):
     if force:
         return "--force"
     if prev is None:
@@ -336,9 +371,11 @@ def _why_run(prev, key, name, args, torch_version, force):
         return "snippet source changed"
     if prev.get("args") != args:
         return f"arguments changed ({' '.join(prev.get('args', []))} -> {' '.join(args)})"
-    if prev.get("software", {}).get("torch") != torch_version:
+    if prev.get("software", {}).get("torch") != software["torch"]:
         return "torch version changed"
-    return "machine changed"
+    if prev.get("software", {}).get("numpy") != software.get("numpy"):
+        return "numpy version changed"
+    return "machine or thread settings changed"
 
 
 def _command(name, args):
@@ -372,7 +409,9 @@ def plausibility(data):
         for device, run in d["runs"].items():
             where = f"{slug}/{snippet}/{device}"
             for path, key, value in _numbers(run["result"]):
-                if _is_time(key) and value <= 0:
+                if not math.isfinite(value):
+                    found.append((f"{where}:not-finite:{path}", f"{where}: {path} = {value}"))
+                elif _is_time(key) and value <= 0:
                     found.append((f"{where}:nonpositive:{path}", f"{where}: time {path} = {value} s"))
             sheet = datasheet_for((d["machine"].get("gpu") or {}).get("name")) if device == "cuda" else None
             if sheet:
@@ -403,7 +442,7 @@ def _is_time(key):
 # A device's headline ceiling in a snippet's result: GPU below its own CPU here is a bug.
 PEAK_OF = {
     "matmul": lambda r: max((e["best"]["tflops"] for e in r["dtypes"].values() if "best" in e), default=0),
-    "bandwidth": lambda r: r["best_gb_per_s"],
+    "bandwidth": lambda r: r.get("best_gb_per_s", 0),
 }
 
 

@@ -199,6 +199,8 @@ def define_env(env):
         for slug, m in sorted(machines.items()):
             cpu, gpu = m["info"]["cpu"], m["info"]["gpu"]
             dates = sorted(m["dates"])
+            if not dates:  # only failed runs so far: nothing measured to show
+                continue
             span = dates[0][:10] if dates[0][:10] == dates[-1][:10] else f"{dates[0][:10]} – {dates[-1][:10]}"
             gpu_text = (f"{gpu['name']} ×{gpu['count']}, {gpu['memory_gb']} GB" if gpu
                         else t("无", "none"))

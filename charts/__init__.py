@@ -18,7 +18,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def device_label(info, device):
     """A short name for a run's device, e.g. 'AMD EPYC · 2 threads' or 'NVIDIA H100 80GB HBM3'."""
     if device == "cuda" and info.get("gpu"):
-        return info["gpu"]["name"]
+        count = info["gpu"].get("count", 1)
+        return info["gpu"]["name"] + (f" ×{count}" if count > 1 else "")
     cpu = info["cpu"]
     return f"{cpu['model']} · {cpu['logical_cores']} threads"
 
@@ -52,6 +53,9 @@ def _stamp(data, out_dir):
         h.update(p.read_bytes())
     for p in sorted((ROOT / "snippets").glob("*.py")):  # staleness depends on the sources
         h.update(p.read_bytes())
+    import matplotlib
+    from charts.style import cjk_font
+    h.update(f"{matplotlib.__version__} {cjk_font()}".encode())  # fonts decide the labels
     return h.hexdigest()
 
 
@@ -60,12 +64,16 @@ def render_all(data, out_dir):
     out_dir = pathlib.Path(out_dir)
     stamp_file = out_dir / ".stamp"
     stamp = _stamp(data, out_dir)
-    if stamp_file.exists() and stamp_file.read_text() == stamp:
-        return sorted(p for p in out_dir.iterdir() if p.name != ".stamp")
+    listing = out_dir / ".files"
+    if stamp_file.exists() and stamp_file.read_text() == stamp and listing.exists():
+        files = [out_dir / name for name in listing.read_text().split()]
+        if all(f.exists() for f in files):  # a deleted chart is drawn again
+            return files
     files = []
     for snippet, runs in runs_by_snippet(data).items():
         if (pathlib.Path(__file__).parent / f"{snippet}.py").exists():
             files += importlib.import_module(f"charts.{snippet}").render(runs, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    listing.write_text("\n".join(sorted(str(pathlib.Path(f).relative_to(out_dir)) for f in files)))
     stamp_file.write_text(stamp)
     return files

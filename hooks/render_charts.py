@@ -26,5 +26,7 @@ def on_pre_build(config, **kwargs):
                         f"file's \"waivers\", with the reason)")
         from charts import render_all
         render_all(data, build_results.GENERATED_DIR)
+        # the notebook page fetches the snippets and the results index from the built site
+        build_results.publish_for_notebook(data, build_results.GENERATED_DIR)
     except build_results.UserError as e:
         raise PluginError(str(e)) from None
