@@ -311,7 +311,7 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
         head = f"[{i}/{len(jobs)}] {name} on {device}"
         why = _why_run(prev, key, name, args, software, force)
         if why is None:
-            log(f"{head}: skipped, cached (same source, arguments, torch and machine)")
+            log(f"{head}: skipped, cached (nothing that determines its result changed)")
             continue
         log(f"{head}: running ({why})")
         t0 = time.monotonic()
