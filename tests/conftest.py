@@ -30,14 +30,24 @@ def root():
     return ROOT
 
 
+# What a copy of the project leaves behind: history, build outputs, caches, and above all the
+# virtual environment (a torch install per copy fills a disk in one test run).
+COPY_IGNORE = (".git", ".venv", "venv", "site", "generated", "__pycache__", ".pytest_cache",
+               "test-artifacts", ".cache", ".whl", ".gl")
+
+
+def copy_project(dst):
+    """A copy of the project's sources and results in dst, for tests that change or build it."""
+    import shutil
+    shutil.copytree(ROOT, dst, ignore=shutil.ignore_patterns(*COPY_IGNORE))
+    return pathlib.Path(dst)
+
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
     """The real site (committed docs/results), built strict once per test session in a copy of
     the project; returns the folder holding site/."""
-    import shutil
-    dst = tmp_path_factory.mktemp("site") / "p"
-    shutil.copytree(ROOT, dst, ignore=shutil.ignore_patterns(
-        ".git", "site", "generated", "__pycache__", ".pytest_cache", "test-artifacts"))
+    dst = copy_project(tmp_path_factory.mktemp("site") / "p")
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=dst,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -53,3 +63,32 @@ def results_of(snippet, device="cpu"):
             runs.append(data["runs"][device])
     assert runs, f"no committed result of {snippet} on {device}"
     return max(runs, key=lambda r: r["measured_at"])["result"]
+
+
+def val(x, digits=3):
+    """A number formatted as the pages' val() macro formats it (site_macros.py)."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}g}"
+
+
+def text_of(doc):
+    """The visible text of a built page, without <details> (the included snippet sources and
+    long tables), for checks that a number is on the page."""
+    import html
+    import re
+    doc = re.sub(r"<details.*?</details>", "", doc, flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", doc)))
+
+
+def committed_runs(snippet):
+    """The committed runs of `snippet`, as the chart modules receive them."""
+    import build_results
+    from charts import runs_by_snippet
+    runs = runs_by_snippet(build_results.load_all()).get(snippet)
+    assert runs, f"no committed results of {snippet}"
+    return runs
+
+
+def has_cuda(snippet):
+    """Is there a committed GPU run of `snippet`?"""
+    return any("cuda" in json.loads(p.read_text())["runs"]
+               for p in (ROOT / "docs" / "results").glob(f"*/{snippet}.json"))

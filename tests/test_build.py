@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from conftest import copy_project
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "results"
 PROVENANCE = ("snippet", "method_version", "source_sha256", "command", "measured_at",
@@ -93,13 +95,6 @@ def test_render_imports_no_torch():
             "assert 'torch' not in sys.modules, 'render imported torch'")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-
-
-def copy_project(dst):
-    ignore = shutil.ignore_patterns(".git", "site", "generated", "__pycache__", ".pytest_cache",
-                                    "test-artifacts")
-    shutil.copytree(ROOT, dst, ignore=ignore)
-    return dst
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import sys
 import nbformat
 from nbclient import NotebookClient
 
-from test_build import copy_project
+from conftest import copy_project
 
 
 def test_notebook_runs_on_cpu_and_plots_mine_against_published(tmp_path):

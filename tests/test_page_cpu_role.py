@@ -6,18 +6,16 @@ by hand fails here. A second build with made-up GPU runs (in the snippets' CUDA 
 the page's GPU branches, which the committed CPU-only results never reach.
 """
 import copy
-import html
 import importlib
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, results_of
+from conftest import ROOT, committed_runs, copy_project, has_cuda, results_of, text_of, val
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -39,34 +37,10 @@ GPU_ONLY = {"zh": ("在显存里只要", "录成 CUDA graph 之后", "上(主机
             "en": ("in GPU memory takes only", "Captured as a CUDA graph", "(host with")}
 
 
-def val(x, digits=3):
-    """A number as site_macros.val() prints it."""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}g}"
-
-
-def text_of(doc):
-    """The visible text of a page, without <details> (the included snippets)."""
-    doc = re.sub(r"<details.*?</details>", "", doc, flags=re.S)
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", doc)))
-
-
 def shows(text, number):
     """`number` (a formatted string, maybe with its unit) stands alone in `text`: "162.3" does
     not match inside "162.34", nor "8" inside "18"."""
     return re.search(r"(?<![\d.,])" + re.escape(number) + r"(?!\d|[.,]\d)", text) is not None
-
-
-def committed_runs(snippet):
-    import build_results
-    from charts import runs_by_snippet
-    runs = runs_by_snippet(build_results.load_all()).get(snippet)
-    assert runs, f"no committed results of {snippet}"
-    return runs
-
-
-def has_cuda(snippet):
-    return any("cuda" in json.loads(p.read_text())["runs"]
-               for p in (ROOT / "docs" / "results").glob(f"*/{snippet}.json"))
 
 
 # ---------------------------------------------------------------- made-up GPU results
@@ -345,8 +319,7 @@ def gpu_site(tmp_path_factory):
     """The site built with a made-up GPU machine that ran both snippets (and a newer, full-mode
     CPU run of cpu_control, so that the CPU's work-ratio sentence is reached too)."""
     proj = tmp_path_factory.mktemp("gpu") / "p"
-    shutil.copytree(ROOT, proj, ignore=shutil.ignore_patterns(
-        ".git", "site", "generated", "__pycache__", ".pytest_cache", "test-artifacts"))
+    copy_project(proj)
     fakes = {}
     for snippet in SNIPPETS:
         src = next((ROOT / "docs" / "results").glob(f"*/{snippet}.json"))

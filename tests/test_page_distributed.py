@@ -5,13 +5,12 @@ page formats them (val(): 3 significant digits; the page's g3/secs macros), so a
 drops a number, shows another machine's or types one by hand fails here.
 """
 import copy
-import json
 import pathlib
 import sys
 
 import pytest
 
-from conftest import ROOT, results_of
+from conftest import ROOT, committed_runs, has_cuda, results_of, val
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -21,11 +20,6 @@ PAGES = {"zh": pathlib.Path("site/distributed/index.html"),
 CHARTS = ("allreduce-busbw", "allreduce-time")
 TABLES = ("allreduce-summary", "allreduce-table")
 ANCHORS = ("distributed", "x1", "algbw-busbw", "regimes", "worked-example")
-
-
-def val(x, digits=3):
-    """site_macros.val()."""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}g}"
 
 
 def g3(x):
@@ -45,11 +39,6 @@ def nccl_measured():
     except AssertionError:
         return False
     return res["device"].get("gpus", 0) >= 2 and res.get("status") == "ok"
-
-
-def has_cuda_result():
-    return any("cuda" in json.loads(p.read_text())["runs"]
-               for p in (ROOT / "docs" / "results").glob("*/allreduce.json"))
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +101,7 @@ def test_nccl_is_said_to_be_unmeasured_until_it_is(pages, lang):
     html = pages[lang]
     no_gpu = {"zh": "尚未测量 GPU", "en": "No GPU measured yet"}[lang]
     unmeasured = {"zh": "NCCL 跨 GPU 通信:未测量", "en": "NCCL between GPUs: not measured"}[lang]
-    assert (no_gpu in html) == (not has_cuda_result())
+    assert (no_gpu in html) == (not has_cuda("allreduce"))
     if nccl_measured():
         assert unmeasured not in html
         peak = results_of("allreduce", "cuda")["groups"][0]["peak"]["busbw_gb_per_s"]
@@ -125,12 +114,6 @@ def test_nccl_is_said_to_be_unmeasured_until_it_is(pages, lang):
 
 # ---------------------------------------------------------------- the chart module
 
-def committed_runs():
-    import build_results
-    from charts import runs_by_snippet
-    return runs_by_snippet(build_results.load_all())["allreduce"]
-
-
 def expected_files(out):
     files = [out / f"{name}.{lang}.{theme}.svg" for name in CHARTS
              for lang in ("zh", "en") for theme in ("light", "dark")]
@@ -140,7 +123,7 @@ def expected_files(out):
 def test_render_from_committed_results(tmp_path):
     from charts import allreduce
     from charts.style import fmt
-    runs = committed_runs()
+    runs = committed_runs("allreduce")
     written = allreduce.render(runs, tmp_path)
     for f in expected_files(tmp_path):
         assert f in written and f.exists(), f.name
@@ -157,7 +140,7 @@ def test_render_from_committed_results(tmp_path):
 
 def fake_runs():
     """The committed CPU run, a GPU machine whose NCCL was skipped (1 GPU), and 8 GPUs that ran."""
-    cpu = committed_runs()[0]
+    cpu = committed_runs("allreduce")[0]
     skipped = copy.deepcopy(cpu)
     skipped.update(device="cuda", label="NVIDIA H100 80GB HBM3")
     skipped["result"] = {"backend": "nccl", "status": "skipped", "groups": [],

@@ -1,16 +1,14 @@
 """The framework page (C4.1, C4.2) and its chart module, charts/framework.py."""
 import copy
-import html
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, results_of
+from conftest import ROOT, committed_runs, copy_project, has_cuda, results_of, text_of
 
 CHARTS = ["framework-steps", "framework-speedup", "framework-compile"]
 TABLES = ["framework-table", "framework-libraries", "framework-code"]
@@ -20,22 +18,8 @@ VERDICTS = {"zh": ("成立但有限定", "不成立", "成立"),
 H100 = "NVIDIA H100 80GB HBM3"
 
 
-def committed_runs():
-    import build_results
-    from charts import runs_by_snippet
-    runs = runs_by_snippet(build_results.load_all()).get("framework")
-    assert runs, "no committed results of framework"
-    return runs
-
-
 def page(site, lang):
     return (site / "site" / ("framework" if lang == "zh" else "en/framework") / "index.html").read_text()
-
-
-def text_of(doc):
-    """The page's visible text, without the included snippet, for number checks."""
-    doc = re.sub(r"<details.*?</details>", "", doc, flags=re.S)
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", doc)))
 
 
 def squeeze(s):
@@ -88,7 +72,7 @@ def fake_gpu(run):
 
 def test_chart_module_renders_every_file(tmp_path):
     from charts import framework
-    files = {p.name for p in framework.render(committed_runs(), tmp_path)}
+    files = {p.name for p in framework.render(committed_runs("framework"), tmp_path)}
     for name in CHARTS:
         for lang in ("zh", "en"):
             for theme in ("light", "dark"):
@@ -108,21 +92,21 @@ def test_table_holds_the_committed_numbers():
     from charts import framework
     from charts.style import fmt
     res = results_of("framework")
-    table = framework.table(committed_runs(), "en")
+    table = framework.table(committed_runs("framework"), "en")
     for mode, e in res["modes"].items():
         name = framework.mode_name(mode, lambda zh, en: en)
         if e["status"] == "ok":
             assert f"| {name} | {fmt(e['median_s'] * 1e3)} | {fmt(e['min_s'] * 1e3)}–{fmt(e['max_s'] * 1e3)} | {e['runs']} |" in table
         else:  # a skipped mode says why
             assert f"| {name} | not run: {e['reason'][:40]}" in table
-    libs = framework.libraries_table(committed_runs(), "en")
+    libs = framework.libraries_table(committed_runs("framework"), "en")
     assert f"| torch | {res['libraries']['torch_version']} |" in libs
     assert "cuDNN" in libs and "NCCL" in libs and "Triton" in libs and "oneDNN" in libs
 
 
 def test_break_even():
     from charts import framework
-    run = committed_runs()[0]
+    run = committed_runs("framework")[0]
     if run["result"]["modes"]["compile_fp32"]["status"] != "ok":  # e.g. --quick: nothing to weigh
         assert framework.break_even(run, "compile_fp32") is None
     r = with_compile(run)
@@ -134,7 +118,7 @@ def test_break_even():
 
 def test_chart_module_renders_several_runs_with_compile_and_a_gpu(tmp_path):
     from charts import framework
-    runs = committed_runs()
+    runs = committed_runs("framework")
     other = with_compile(runs[0])
     other["machine"], other["label"] = "other", "Another CPU · 64 threads"
     gpu = fake_gpu(runs[0])
@@ -151,7 +135,7 @@ def test_chart_module_renders_several_runs_with_compile_and_a_gpu(tmp_path):
 def test_compile_chart_says_when_compile_was_not_run():
     import matplotlib.pyplot as plt
     from charts import framework
-    runs = copy.deepcopy(committed_runs())
+    runs = copy.deepcopy(committed_runs("framework"))
     for r in runs:
         for m in framework.EAGER_OF:
             r["result"]["modes"][m] = {"status": "skipped", "reason": "skipped in --quick: test"}
@@ -243,23 +227,18 @@ def check_numbers(doc, lang, cpu, gpu=None):
         assert f"{g['eager_fp32']['tflops_median']:.3g}" in text
 
 
-def has_cuda():
-    return any("cuda" in json.loads(p.read_text())["runs"]
-               for p in (ROOT / "docs" / "results").glob("*/framework.json"))
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_shows_the_committed_numbers(built_site, lang):
     check_numbers(page(built_site, lang), lang, results_of("framework"),
-                  results_of("framework", "cuda") if has_cuda() else None)
+                  results_of("framework", "cuda") if has_cuda("framework") else None)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_says_no_gpu_until_one_is_measured(built_site, lang):
     doc = page(built_site, lang)
     note = "尚未测量 GPU" if lang == "zh" else "No GPU measured yet"
-    assert doc.count(note) == (0 if has_cuda() else 2)  # once per claim
-    if not has_cuda():
+    assert doc.count(note) == (0 if has_cuda("framework") else 2)  # once per claim
+    if not has_cuda("framework"):
         text = text_of(doc)
         assert H100 not in text and not re.search(r"\d TFLOP/s", text)
         pending = "GPU 一侧尚待测量" if lang == "zh" else "the GPU side is still to be measured"
@@ -271,11 +250,10 @@ def site_with_gpu(tmp_path_factory):
     """The site built with a full-mode CPU run (torch.compile measured) and a GPU run of
     framework: the page's branches for those cases must build and show their numbers."""
     dst = tmp_path_factory.mktemp("fw_gpu") / "p"
-    shutil.copytree(ROOT, dst, ignore=shutil.ignore_patterns(
-        ".git", "site", "generated", "__pycache__", ".pytest_cache", "test-artifacts"))
+    copy_project(dst)
     path = sorted((dst / "docs" / "results").glob("*/framework.json"))[0]
     data = json.loads(path.read_text())
-    run = next(r for r in committed_runs() if r["device"] == "cpu")
+    run = next(r for r in committed_runs("framework") if r["device"] == "cpu")
     cpu, gpu = with_compile(run), fake_gpu(run)
     data["runs"]["cpu"]["result"] = cpu["result"]
     data["runs"]["cpu"]["quick"] = False

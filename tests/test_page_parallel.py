@@ -9,13 +9,12 @@ import copy
 import html
 import json
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, results_of
+from conftest import ROOT, committed_runs, copy_project, has_cuda, results_of, text_of, val
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -30,35 +29,11 @@ VERDICT = {"zh": "结论:成立但有限定", "en": "Verdict: holds with qualifi
 CROSSOVER_HEAD = {"zh": "GPU 从此规模起一直更快", "en": "GPU faster from this size on"}
 
 
-def val(x, digits=3):
-    """A number as site_macros.val() prints it."""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}g}"
-
-
-def text_of(doc):
-    """The visible text of a page, without <details> (the snippet source, the long tables)."""
-    doc = re.sub(r"<details.*?</details>", "", doc, flags=re.S)
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", doc)))
-
-
-def committed_runs():
-    import build_results
-    from charts import runs_by_snippet
-    runs = runs_by_snippet(build_results.load_all()).get("parallel")
-    assert runs, "no committed results of parallel"
-    return runs
-
-
-def has_cuda():
-    return any("cuda" in json.loads(p.read_text())["runs"]
-               for p in (ROOT / "docs" / "results").glob("*/parallel.json"))
-
-
 # ---------------------------------------------------------------- the chart module
 
 def test_chart_module_renders_every_file(tmp_path):
     from charts import parallel
-    files = {p.name for p in parallel.render(committed_runs(), tmp_path)}
+    files = {p.name for p in parallel.render(committed_runs("parallel"), tmp_path)}
     for name in CHARTS:
         for lang in ("zh", "en"):
             for theme in ("light", "dark"):
@@ -76,7 +51,7 @@ def test_tables_hold_the_committed_numbers(tmp_path):
     from charts import parallel
     from charts.style import fmt
     res = results_of("parallel")
-    parallel.render(committed_runs(), tmp_path)
+    parallel.render(committed_runs("parallel"), tmp_path)
     summary = (tmp_path / "parallel-summary-table.en.md").read_text()
     assert fmt(res["tiny_op"]["queued"]["median_s"] * 1e6) in summary
     last = res["cpu_threads"]["points"][-1]
@@ -171,7 +146,7 @@ def test_page_shows_charts_provenance_source_and_anchors(pages, built_site, lang
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_says_when_no_gpu_was_measured(pages, lang):
     text = text_of(pages[lang])
-    if has_cuda():
+    if has_cuda("parallel"):
         assert NO_GPU[lang] not in text and CROSSOVER_HEAD[lang] in text
     else:
         assert NO_GPU[lang] in text and NO_CROSSOVER[lang] in text
@@ -211,8 +186,7 @@ def gpu_site(tmp_path_factory):
     src = next((ROOT / "docs" / "results").glob("*/parallel.json"))
     data = json.loads(src.read_text())
     proj = tmp_path_factory.mktemp("gpu") / "p"
-    shutil.copytree(ROOT, proj, ignore=shutil.ignore_patterns(
-        ".git", "site", "generated", "__pycache__", ".pytest_cache", "test-artifacts"))
+    copy_project(proj)
     run = copy.deepcopy(data["runs"]["cpu"])
     run["result"] = fake_gpu_result(run["result"])
     fake = {"schema_version": data["schema_version"], "snippet": "parallel",

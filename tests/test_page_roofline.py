@@ -8,13 +8,12 @@ import copy
 import html
 import json
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, results_of
+from conftest import ROOT, committed_runs, copy_project, has_cuda, results_of, text_of, val
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -26,35 +25,11 @@ NO_GPU = {"zh": "尚未测量 GPU", "en": "No GPU measured yet"}
 VERDICT = {"zh": "结论:成立但有限定", "en": "Verdict: holds with qualifiers"}
 
 
-def val(x, digits=3):
-    """A number as site_macros.val() prints it."""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}g}"
-
-
-def text_of(doc):
-    """The visible text of a page, without <details> (the snippet source)."""
-    doc = re.sub(r"<details.*?</details>", "", doc, flags=re.S)
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", doc)))
-
-
-def committed_runs():
-    import build_results
-    from charts import runs_by_snippet
-    runs = runs_by_snippet(build_results.load_all()).get("roofline")
-    assert runs, "no committed results of roofline"
-    return runs
-
-
-def has_cuda():
-    return any("cuda" in json.loads(p.read_text())["runs"]
-               for p in (ROOT / "docs" / "results").glob("*/roofline.json"))
-
-
 # ---------------------------------------------------------------- the chart module
 
 def test_chart_module_renders_every_file(tmp_path):
     from charts import roofline
-    files = {p.name for p in roofline.render(committed_runs(), tmp_path)}
+    files = {p.name for p in roofline.render(committed_runs("roofline"), tmp_path)}
     for name in CHARTS:
         for lang in ("zh", "en"):
             for theme in ("light", "dark"):
@@ -72,7 +47,7 @@ def test_tables_hold_the_committed_numbers(tmp_path):
     from charts import roofline
     from charts.style import fmt
     res = results_of("roofline")
-    roofline.render(committed_runs(), tmp_path)
+    roofline.render(committed_runs("roofline"), tmp_path)
     ceil = (tmp_path / "roofline-ceilings-table.en.md").read_text()
     c = res["ceilings"]
     assert fmt(c["bandwidth"]["peak_gb_per_s"]) in ceil
@@ -96,7 +71,7 @@ def test_the_roofline_needs_only_its_own_data(tmp_path, monkeypatch):
     import build_results
     from charts import roofline
 
-    runs = committed_runs()
+    runs = committed_runs("roofline")
 
     def broken(*a, **k):
         raise build_results.UserError("no results here")
@@ -110,7 +85,7 @@ def test_the_roofline_needs_only_its_own_data(tmp_path, monkeypatch):
 
 def test_overlay_reads_the_other_snippets_on_the_same_machine():
     from charts import roofline
-    run = next(r for r in committed_runs() if r["device"] == "cpu")
+    run = next(r for r in committed_runs("roofline") if r["device"] == "cpu")
     others = roofline.other_ceilings(run)
     mm = ROOT / "docs" / "results" / run["machine"] / "matmul.json"
     bw = ROOT / "docs" / "results" / run["machine"] / "bandwidth.json"
@@ -168,7 +143,7 @@ def test_page_shows_charts_provenance_source_and_anchors(pages, built_site, lang
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_says_when_no_gpu_was_measured(pages, lang):
     text = text_of(pages[lang])
-    assert (NO_GPU[lang] in text) != has_cuda()
+    assert (NO_GPU[lang] in text) != has_cuda("roofline")
 
 
 # ---------------------------------------------------------------- the same page with a GPU run
@@ -199,8 +174,7 @@ def gpu_site(tmp_path_factory):
     src = next((ROOT / "docs" / "results").glob("*/roofline.json"))
     data = json.loads(src.read_text())
     proj = tmp_path_factory.mktemp("gpu") / "p"
-    shutil.copytree(ROOT, proj, ignore=shutil.ignore_patterns(
-        ".git", "site", "generated", "__pycache__", ".pytest_cache", "test-artifacts"))
+    copy_project(proj)
     run = copy.deepcopy(data["runs"]["cpu"])
     run["result"] = fake_gpu_result(run["result"])
     fake = {"schema_version": data["schema_version"], "snippet": "roofline",

@@ -1,11 +1,10 @@
 """The training page (C1.2, C2.3, C3.2) and its chart modules: cnn_train, gpt_train, train_memory."""
 import copy
-import html
 import re
 
 import pytest
 
-from conftest import ROOT, results_of
+from conftest import ROOT, committed_runs, has_cuda, results_of, text_of, val
 
 SNIPPETS = ("cnn_train", "gpt_train", "train_memory")
 CHARTS = {"cnn_train": ["cnn_train-throughput", "cnn_train-epoch"],
@@ -20,11 +19,6 @@ VERDICTS = {"zh": ("成立但有限定", "不成立", "成立"),
             "en": ("holds with qualifiers", "does not hold", "holds")}
 
 
-def val(x, digits=3):
-    """A number as site_macros.val prints it."""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.{digits}g}"
-
-
 def duration(s, lang):
     """Seconds as the page's dur() macro prints them."""
     zh = lang == "zh"
@@ -35,23 +29,9 @@ def duration(s, lang):
     return f"{s / 3600:.1f} " + ("小时" if zh else "hours")
 
 
-def committed_runs(snippet):
-    import build_results
-    from charts import runs_by_snippet
-    runs = runs_by_snippet(build_results.load_all()).get(snippet)
-    assert runs, f"no committed results of {snippet}"
-    return runs
-
-
 def page(site, lang):
     path = site / "site" / ("training" if lang == "zh" else "en/training") / "index.html"
     return path.read_text()
-
-
-def text_of(doc):
-    """The page's visible text, without the included snippets, for number checks."""
-    doc = re.sub(r"<details.*?</details>", "", doc, flags=re.S)
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", doc)))
 
 
 # ---------------------------------------------------------------- the chart modules
@@ -217,12 +197,6 @@ def test_page_shows_the_committed_numbers(built_site, lang):
     prof = (results_of("gpt_train", "cuda") if has_cuda("gpt_train") else gpt)["profile"]
     if prof["matmul_plus_attention_share"] < 1:
         assert f"{1 / (1 - prof['matmul_plus_attention_share']):.1f}" in text
-
-
-def has_cuda(snippet):
-    import json
-    return any("cuda" in json.loads(p.read_text())["runs"]
-               for p in (ROOT / "docs" / "results").glob(f"*/{snippet}.json"))
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

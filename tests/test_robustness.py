@@ -4,7 +4,6 @@ fault into a copy of the project and checks the message and that nothing was los
 import json
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from test_build import copy_project
+from conftest import copy_project
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
