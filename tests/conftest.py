@@ -92,3 +92,44 @@ def has_cuda(snippet):
     """Is there a committed GPU run of `snippet`?"""
     return any("cuda" in json.loads(p.read_text())["runs"]
                for p in (ROOT / "docs" / "results").glob(f"*/{snippet}.json"))
+
+
+def build_site(proj):
+    """mkdocs build --strict in a copy of the project; fails the test with mkdocs' own words."""
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=proj,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proj
+
+
+def site_with_fake_gpu(tmp_path_factory, snippet, fake_result, gpu_name):
+    """The site built with a SYNTHETIC GPU run of `snippet` (made from its committed CPU run by
+    fake_result), to exercise a page's GPU branches. Only in a temporary copy: never published."""
+    import copy
+    data = json.loads(next((ROOT / "docs" / "results").glob(f"*/{snippet}.json")).read_text())
+    proj = copy_project(tmp_path_factory.mktemp("gpu") / "p")
+    run = copy.deepcopy(data["runs"]["cpu"])
+    run["result"] = fake_result(run["result"])
+    fake = {"schema_version": data["schema_version"], "snippet": snippet,
+            "machine": dict(data["machine"], slug="test-gpu-box",
+                            gpu={"name": gpu_name, "count": 1, "memory_gb": 80}),
+            "runs": {"cuda": run}}
+    (proj / "docs" / "results" / "test-gpu-box").mkdir()
+    (proj / "docs" / "results" / "test-gpu-box" / f"{snippet}.json").write_text(json.dumps(fake))
+    return build_site(proj), run["result"]
+
+
+def check_rendered(files, out, charts, tables):
+    """A chart module wrote every chart (zh/en x light/dark SVG) and every table (zh/en, with rows)."""
+    names = {pathlib.Path(f).name for f in files}
+    for name in charts:
+        for lang in ("zh", "en"):
+            for theme in ("light", "dark"):
+                f = f"{name}.{lang}.{theme}.svg"
+                assert f in names, f
+                svg = (out / f).read_text()
+                assert svg.startswith("<?xml") and "<svg" in svg
+    for name in tables:
+        for lang in ("zh", "en"):
+            assert f"{name}.{lang}.md" in names
+            assert (out / f"{name}.{lang}.md").read_text().count("\n|") >= 2

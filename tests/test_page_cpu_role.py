@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, committed_runs, copy_project, has_cuda, results_of, text_of, val
+from conftest import ROOT, check_rendered, committed_runs, copy_project, has_cuda, results_of, text_of, val
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -141,18 +141,8 @@ def fake_run(run, device, result, label):
 @pytest.mark.parametrize("snippet", SNIPPETS)
 def test_chart_module_renders_every_file(snippet, tmp_path):
     mod = importlib.import_module(f"charts.{snippet}")
-    files = {p.name for p in mod.render(committed_runs(snippet), tmp_path)}
-    for name in CHARTS[snippet]:
-        for lang in ("zh", "en"):
-            for theme in ("light", "dark"):
-                f = f"{name}.{lang}.{theme}.svg"
-                assert f in files, f
-                svg = (tmp_path / f).read_text()
-                assert svg.startswith("<?xml") and "<svg" in svg
-    for name in TABLES[snippet]:
-        for lang in ("zh", "en"):
-            assert f"{name}.{lang}.md" in files
-            assert (tmp_path / f"{name}.{lang}.md").read_text().count("\n|") >= 2
+    check_rendered(mod.render(committed_runs(snippet), tmp_path), tmp_path,
+                   CHARTS[snippet], TABLES[snippet])
 
 
 def test_tables_hold_the_committed_numbers():

@@ -7,14 +7,12 @@ CPU/GPU crossover table, which the committed (CPU-only) results never reach.
 """
 import copy
 import html
-import json
 import re
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, committed_runs, copy_project, has_cuda, results_of, text_of, val
+from conftest import ROOT, committed_runs, has_cuda, results_of, site_with_fake_gpu, text_of, val
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -183,22 +181,7 @@ def fake_gpu_result(cpu):
 
 @pytest.fixture(scope="module")
 def gpu_site(tmp_path_factory):
-    src = next((ROOT / "docs" / "results").glob("*/parallel.json"))
-    data = json.loads(src.read_text())
-    proj = tmp_path_factory.mktemp("gpu") / "p"
-    copy_project(proj)
-    run = copy.deepcopy(data["runs"]["cpu"])
-    run["result"] = fake_gpu_result(run["result"])
-    fake = {"schema_version": data["schema_version"], "snippet": "parallel",
-            "machine": dict(data["machine"], slug="test-gpu-box",
-                            gpu={"name": FAKE_GPU, "count": 1, "memory_gb": 80}),
-            "runs": {"cuda": run}}
-    (proj / "docs" / "results" / "test-gpu-box").mkdir()
-    (proj / "docs" / "results" / "test-gpu-box" / "parallel.json").write_text(json.dumps(fake))
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=proj,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return proj, run["result"]
+    return site_with_fake_gpu(tmp_path_factory, "parallel", fake_gpu_result, FAKE_GPU)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

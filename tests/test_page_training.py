@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, committed_runs, has_cuda, results_of, text_of, val
+from conftest import ROOT, check_rendered, committed_runs, has_cuda, results_of, text_of, val
 
 SNIPPETS = ("cnn_train", "gpt_train", "train_memory")
 CHARTS = {"cnn_train": ["cnn_train-throughput", "cnn_train-epoch"],
@@ -40,18 +40,8 @@ def page(site, lang):
 def test_chart_module_renders_every_file(snippet, tmp_path):
     import importlib
     mod = importlib.import_module(f"charts.{snippet}")
-    files = {p.name for p in mod.render(committed_runs(snippet), tmp_path)}
-    for name in CHARTS[snippet]:
-        for lang in ("zh", "en"):
-            for theme in ("light", "dark"):
-                f = f"{name}.{lang}.{theme}.svg"
-                assert f in files, f
-                svg = (tmp_path / f).read_text()
-                assert svg.startswith("<?xml") and "<svg" in svg
-    for name in TABLES[snippet]:
-        for lang in ("zh", "en"):
-            assert f"{name}.{lang}.md" in files
-            assert (tmp_path / f"{name}.{lang}.md").read_text().count("\n|") >= 2
+    check_rendered(mod.render(committed_runs(snippet), tmp_path), tmp_path,
+                   CHARTS[snippet], TABLES[snippet])
 
 
 def test_tables_hold_the_committed_numbers(tmp_path):
