@@ -23,7 +23,11 @@ the slowest rank's time) and two bandwidths, defined as in NVIDIA's nccl-tests:
     algbw = S / t                    S = message size in bytes, t = seconds per all-reduce
     busbw = algbw * 2 * (n - 1) / n  n = number of ranks
 
-GB/s here are 10^9 bytes per second, as in nccl-tests. Before each size is timed, the sum
+GB/s here are 10^9 bytes per second, as in nccl-tests. Per group, the time model
+T(S) = alpha + S / beta is fitted over all sizes (least squares on relative error, so small
+and large messages weigh alike): alpha is the fixed cost (latency) of one call and beta the
+algorithm bandwidth it tends to; beta * 2(n - 1)/n is the matching bus bandwidth. A time
+estimate for another world size m scales the bytes by 2(m - 1)/m. Before each size is timed, the sum
 is checked (rank r contributes r + 1 everywhere, so every element must equal n(n+1)/2).
 Whatever cannot run (no second GPU, a crashed or hung worker) is reported with a reason.
 Progress lines go to stderr.
@@ -41,7 +45,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: latency fitted over all sizes, T(S) = alpha + S / beta
 MIN_RUNS = 5
 DEADLINE_S = {True: 60.0, False: 180.0}  # per group of ranks, --quick or not; then they are killed
 DTYPE = torch.float32  # 4 bytes per element; gradients are usually all-reduced in fp32 or bf16
@@ -86,6 +90,30 @@ def spread(times, nbytes, n):
         out[f"algbw_gb_per_s_{k}"] = v
         out[f"busbw_gb_per_s_{k}"] = v * factor
     return out
+
+
+def fit_latency_bandwidth(sizes, times):
+    """Fit T(S) = alpha + S / beta to (bytes, seconds), weighting each point by 1 / T^2 (the
+    relative error counts, not the absolute one). alpha >= 0; returns a dict, or None if the
+    times do not grow with the size (no bandwidth can be read off them)."""
+    w = [1.0 / t ** 2 for t in times]
+    sw = sum(w)
+    ss = sum(wi * s for wi, s in zip(w, sizes))
+    st = sum(wi * t for wi, t in zip(w, times))
+    sss = sum(wi * s * s for wi, s in zip(w, sizes))
+    sst = sum(wi * s * t for wi, s, t in zip(w, sizes, times))
+    det = sw * sss - ss * ss
+    if det <= 0:
+        return None
+    inv_beta = (sw * sst - ss * st) / det
+    alpha = (st - inv_beta * ss) / sw
+    if alpha < 0:  # the fit wants a negative latency: pin it at 0, refit the slope alone
+        alpha, inv_beta = 0.0, sst / sss
+    if inv_beta <= 0:
+        return None
+    residuals = [abs(alpha + s * inv_beta - t) / t for s, t in zip(sizes, times)]
+    return {"model": "T(S) = alpha + S / beta", "alpha_s": alpha, "beta_bytes_per_s": 1 / inv_beta,
+            "points": len(times), "max_rel_residual": max(residuals)}
 
 
 def measure_sizes(rank, n, dev, sizes, quick):
@@ -228,10 +256,18 @@ def run_group(backend, n, sizes, quick):
         return {"world_size": n, "status": "error", "reason": error, "wall_s": wall_s}
     points = reports[0][1]
     best = max(points, key=lambda p: p["busbw_gb_per_s_median"])
+    fit = fit_latency_bandwidth([p["bytes"] for p in points], [p["median_s"] for p in points])
+    if fit:
+        fit["algbw_gb_per_s"] = fit["beta_bytes_per_s"] / 1e9
+        fit["busbw_gb_per_s"] = fit["algbw_gb_per_s"] * 2 * (n - 1) / n
     return {"world_size": n, "status": "ok", "wall_s": wall_s, "sizes": points,
             "peak": {"bytes": best["bytes"], "busbw_gb_per_s": best["busbw_gb_per_s_median"],
                      "algbw_gb_per_s": best["algbw_gb_per_s_median"]},
-            "latency_s": points[0]["median_s"]}
+            "fit": fit if fit else {"status": "skipped",
+                                    "reason": "the time per call does not grow with the size"},
+            # alpha of the fit; the smallest message's own median is kept beside it
+            "latency_s": fit["alpha_s"] if fit else None,
+            "smallest_message_s": points[0]["median_s"]}
 
 
 def measure(device, quick=False, world_sizes=None):

@@ -11,9 +11,12 @@ DRAM/HBM, not cache):
     triad   a = b + s*c           bytes = 3*N*4            (read b, c + write a)
 Bytes are counted as STREAM counts them: each array read or written once. On a CPU a
 store first reads its cache line (write-allocate) unless the code uses streaming stores,
-so copy and triad move more bytes than counted and under-report the hardware; the read
-kernel has no stores and avoids the question. Where CUDA exists, host<->device copies
-are timed too, from pinned (page-locked) and pageable host memory.
+so copy and triad move more bytes than counted and under-report the hardware; each kernel
+says so ("write_allocate") and a CPU run also gives the rate with that read counted
+(copy 3N*4, triad 4N*4 bytes). The read kernel has no stores and avoids the question; a
+GPU writes whole sectors without reading them first. The device's bandwidth is the best
+kernel as counted ("best_gb_per_s", "best_kernel"). Where CUDA exists, host<->device
+copies are timed too, from pinned (page-locked) and pageable host memory.
 
 Copy and run (only torch is needed):
 
@@ -29,12 +32,13 @@ import argparse
 import json
 import os
 import sys
+import time
 
 import torch
-from torch.utils.benchmark import Timer
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: blocks sized from one warm call; write-allocate stated per kernel
 MIN_RUNS = 5
+BLOCK_S = 0.02  # seconds of calls per timed block (see time_call)
 ELT = 4  # bytes per fp32 element
 
 
@@ -74,15 +78,32 @@ def spread(times, nbytes):
             "gb_per_s_min": nbytes / t[-1] / 1e9}
 
 
-def time_call(fn, device, min_run_time):
-    fn()  # warm-up: first touch of the pages / first kernel launch
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
-    m = timer.blocked_autorange(min_run_time=min_run_time)
-    times = list(m.times)
-    while len(times) < MIN_RUNS:
-        times += timer.timeit(m.number_per_run).times
+def time_call(fn, device, min_run_time, block_s=BLOCK_S):
+    """Seconds per call of fn(), one figure per timed block of calls.
+
+    Blocks are sized from one timed warm call: a block is as many calls as fill block_s, and
+    blocks are timed until there are MIN_RUNS of them and min_run_time has passed. (Not
+    torch.utils.benchmark's blocked_autorange: on a GPU it grows blocks until they are about
+    10^4 times the cost of a synchronisation, seconds per point.) The clock is read only after
+    torch.cuda.synchronize(), so queued GPU work is counted in the block that queued it.
+    """
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    fn()  # warm-up: the first call picks kernels (cuBLAS / oneDNN), allocates, faults in pages
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    one = time.perf_counter() - t0
+    number = max(1, int(block_s / max(one, 1e-7)))
+    times, spent = [], 0.0
+    while len(times) < MIN_RUNS or spent < min_run_time:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        sync()
+        took = time.perf_counter() - t0
+        times.append(took / number)
+        spent += took
     return times
 
 
@@ -108,10 +129,11 @@ def measure(device, quick=False, buffer_mb=None):
     b = torch.randn(n, device=device, generator=gen)
     c = torch.randn(n, device=device, generator=gen)
     scalar = 3.0
+    # name: (call, bytes counted, arrays touched, stores: arrays written)
     kernels = {
-        "read": (lambda: a.sum(), n * ELT),
-        "copy": (lambda: b.copy_(a), 2 * n * ELT),
-        "triad": (lambda: torch.add(b, c, alpha=scalar, out=a), 3 * n * ELT),
+        "read": (lambda: a.sum(), n * ELT, 1, 0),
+        "copy": (lambda: b.copy_(a), 2 * n * ELT, 2, 1),
+        "triad": (lambda: torch.add(b, c, alpha=scalar, out=a), 3 * n * ELT, 3, 1),
     }
     # Check the triad computes what it claims before timing it.
     torch.add(b, c, alpha=scalar, out=a)
@@ -120,16 +142,27 @@ def measure(device, quick=False, buffer_mb=None):
     out = {"buffer_bytes": n * ELT, "last_level_cache_bytes": llc,
            "buffer_over_cache": (n * ELT / llc) if llc else None,
            "dtype": "fp32", "validated": bool(ok), "kernels": {}}
-    for name, (fn, nb) in kernels.items():
-        out["kernels"][name] = spread(time_call(fn, device, min_run_time), nb)
-        log(f"{name:6s} {out['kernels'][name]['gb_per_s']:9.1f} GB/s (median)")
+    for name, (fn, nb, arrays, stores) in kernels.items():
+        k = spread(time_call(fn, device, min_run_time), nb)
+        k["working_set_bytes"] = arrays * n * ELT
+        if stores == 0:
+            k["write_allocate"] = "none: the kernel stores nothing"
+        elif device.type == "cuda":
+            k["write_allocate"] = "none: a GPU writes whole sectors without reading them first"
+        else:
+            # The line read before each store, which STREAM's count leaves out.
+            k["write_allocate"] = "not counted (STREAM convention)"
+            k["gb_per_s_incl_write_allocate"] = (nb + stores * n * ELT) / k["median_s"] / 1e9
+        out["kernels"][name] = k
+        log(f"{name:6s} {k['gb_per_s']:9.1f} GB/s (median)")
     del a, b, c
 
     out["host_device"] = None
     if device.type == "cuda":
         out["host_device"] = host_device(device, quick, min_run_time, gen)
-    best = max(out["kernels"].values(), key=lambda k: k["gb_per_s"])
-    out["best_gb_per_s"] = best["gb_per_s"]
+    best = max(out["kernels"], key=lambda k: out["kernels"][k]["gb_per_s"])
+    out["best_gb_per_s"] = out["kernels"][best]["gb_per_s"]
+    out["best_kernel"] = best
     return out
 
 
@@ -138,11 +171,11 @@ def host_device(device, quick, min_run_time, gen):
     nbytes = (64 if quick else 512) * 2 ** 20
     n = nbytes // ELT
     dev = torch.randn(n, device=device, generator=gen)
-    res = {"bytes": nbytes}
+    res = {"bytes": nbytes, "working_set_bytes": nbytes}
     for pinned in (True, False):
         host = torch.randn(n, pin_memory=pinned)
         kind = "pinned" if pinned else "pageable"
-        # non_blocking only helps from pinned memory; Timer synchronises after each block.
+        # non_blocking only helps from pinned memory; time_call synchronises after each block.
         res[f"h2d_{kind}"] = spread(time_call(lambda: dev.copy_(host, non_blocking=pinned),
                                               device, min_run_time), nbytes)
         res[f"d2h_{kind}"] = spread(time_call(lambda: host.copy_(dev, non_blocking=pinned),

@@ -19,12 +19,14 @@ Copy and run (only torch is needed):
     python cnn_train.py --device cuda --out cnn_train.json
 
 Prints one JSON object to stdout (or to --out): the parameter count, the FLOPs per image,
-and per precision the batch size, the step time (min / median / max / IQR over the timed
+and per precision and batch size ("curve": 64 on a CPU; 256 and 1024 on a GPU, so that a
+large GPU is not shown waiting on kernel launches of a small batch) the step time (min / median / max / IQR over the timed
 runs), images per second, achieved TFLOP/s, and the *projected* time of one 50,000-image
 CIFAR-10 epoch (50,000 / images per second; no real epoch is run). The loss of the last
 timed step is recorded to show that training ran and stayed finite; as one batch is reused,
 the model memorises its random labels and the loss falls, which says nothing about
-accuracy. A precision the device cannot run is reported as skipped, with the reason.
+accuracy. Each precision's own figures are those of its fastest batch size. A precision
+the device cannot run is reported as skipped, with the reason.
 Progress lines go to stderr.
 
 FLOPs: a convolution producing an output of C_out x H x W from C_in channels with a k x k
@@ -42,9 +44,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.benchmark import Timer
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: no blocked_autorange; a batch-size curve on CUDA
 MIN_RUNS = 5
 EPOCH_IMAGES = 50_000  # CIFAR-10's training set
 PRECISIONS = ["fp32", "tf32", "bf16"]
@@ -152,7 +153,7 @@ def spread(times):
 
 
 def time_steps(step, device, warmup, block_s, min_run_time, max_run_time):
-    """Warm up, then time step() with torch.utils.benchmark.Timer.
+    """Warm up, then time blocks of step() calls.
 
     Returns (seconds per step of each timed block, steps per block)."""
     for _ in range(warmup - 1):  # first steps pick convolution algorithms, allocate memory
@@ -165,14 +166,16 @@ def time_steps(step, device, warmup, block_s, min_run_time, max_run_time):
     # A timed block is n steps: one on a CPU (a step takes 0.1-1 s), enough on a GPU to fill
     # block_s, so that the synchronisation at both ends of a block costs next to nothing.
     n = max(1, round(block_s / est))
-    # Timer synchronises CUDA before each reading of the clock. Ask for enough time to get
-    # MIN_RUNS blocks, within a cap; Timer's own block-size search then stays at 1 block.
-    target = min(max(min_run_time, 1.2 * MIN_RUNS * n * est), max_run_time)
-    timer = Timer("for _ in range(n): step()", globals={"step": step, "n": n},
-                  num_threads=torch.get_num_threads())
-    times = []
-    while len(times) < MIN_RUNS:
-        times += [t / n for t in timer.blocked_autorange(min_run_time=target).times]
+    # At least MIN_RUNS blocks and min_run_time of them; no new block after max_run_time.
+    times, spent = [], 0.0
+    while len(times) < MIN_RUNS or (spent < min_run_time and spent < max_run_time):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        sync(device)  # the clock is read only once the GPU has finished the block
+        took = time.perf_counter() - t0
+        times.append(took / n)
+        spent += took
     return times, n
 
 
@@ -215,15 +218,25 @@ def train_throughput(precision, device, batch, plan, flops_per_image, gen):
     return entry
 
 
-def measure(device, quick=False, precisions=PRECISIONS, batch=None):
-    """Train the model on `device` in each precision; return a plain dict (see docstring)."""
+def default_batches(device, quick):
+    """A CPU step at batch 64 already takes a tenth of a second or more; a large GPU needs
+    batches in the hundreds to thousands before it stops waiting on kernel launches."""
+    if device.type == "cpu":
+        return [8] if quick else [64]
+    return [256] if quick else [256, 1024]
+
+
+def measure(device, quick=False, precisions=PRECISIONS, batches=None):
+    """Train the model on `device` in each precision and batch size; return a plain dict.
+
+    Per precision, "curve" holds one entry per batch size, and the precision's own fields are
+    those of the batch size with the most images per second (see the module docstring)."""
     device = torch.device(device)
     if device.type == "cuda":
         # Fixed input shapes: let cuDNN benchmark its algorithms once and keep the fastest.
         torch.backends.cudnn.benchmark = True
     gen = torch.Generator(device=device).manual_seed(0)
-    if batch is None:
-        batch = (8 if quick else 64) if device.type == "cpu" else 256
+    batches = list(batches or default_batches(device, quick))
     # Timing plan per precision: warm-up steps, seconds per timed block, min and max seconds
     # of timed blocks. A few single steps on a CPU; blocks of many steps on a GPU.
     if device.type == "cpu":
@@ -236,23 +249,38 @@ def measure(device, quick=False, precisions=PRECISIONS, batch=None):
            "classes": 10, "params": sum(p.numel() for p in model.parameters()),
            "forward_flops_per_image": fwd, "train_flops_per_image": 3 * fwd,
            "epoch_images": EPOCH_IMAGES, "memory_format": "channels_last",
-           "optimizer": "SGD(lr=0.05, momentum=0.9, weight_decay=5e-4)", "precisions": {}}
+           "optimizer": "SGD(lr=0.05, momentum=0.9, weight_decay=5e-4)", "batches": batches,
+           "precisions": {}}
     log(f"model: {out['params'] / 1e6:.2f} M parameters, {fwd / 1e6:.0f} MFLOP forward per image")
     for name in precisions:
         reason = skip_reason(name, device)
-        if reason is None:
+        curve = []
+        for batch in batches if reason is None else []:
             try:
                 entry = train_throughput(name, device, batch, plan, fwd, gen)
+            except torch.cuda.OutOfMemoryError as e:  # a batch this GPU cannot hold: keep the others
+                curve.append({"status": "skipped", "batch": batch,
+                              "reason": f"out of memory: {e}"[:300]})
+                log(f"{name}: batch {batch} skipped (out of memory)")
+                torch.cuda.empty_cache()
+                continue
             except (RuntimeError, NotImplementedError) as e:  # e.g. no bf16 kernel on this CPU
                 reason = f"{type(e).__name__}: {e}"[:300]
-        if reason is not None:
-            entry = {"status": "skipped", "reason": reason}
-            log(f"{name}: skipped ({reason})")
-        else:
+                break
+            curve.append(entry)
             log(f"{name}: batch {batch}, {entry['step']['median_s'] * 1e3:.1f} ms/step "
                 f"(median of {entry['step']['runs']}), {entry['images_per_s']:.0f} images/s, "
                 f"projected epoch {entry['projected_epoch_s']:.1f} s, loss {entry['last_loss']:.3f}")
-        out["precisions"][name] = entry
+        ok = [e for e in curve if e["status"] == "ok"]
+        if reason is None and not ok:
+            reason = "no batch size fitted in memory"
+        if reason is not None:
+            out["precisions"][name] = {"status": "skipped", "reason": reason}
+            log(f"{name}: skipped ({reason})")
+            continue
+        best = max(ok, key=lambda e: e["images_per_s"])
+        out["precisions"][name] = {**best, "batches_tried": [e["batch"] for e in curve],
+                                   "curve": curve}
     return out
 
 
@@ -272,16 +300,19 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="small batch and short runs (seconds)")
     ap.add_argument("--precisions", nargs="+", default=PRECISIONS, choices=PRECISIONS,
                     help="precisions to measure (default: all)")
-    ap.add_argument("--batch", type=int, default=None,
-                    help="images per step (default: 64 on CPU, 8 with --quick, 256 on CUDA)")
+    ap.add_argument("--batches", type=int, nargs="+", default=None, metavar="N",
+                    help="images per step, one run per size (default: 64 on CPU, 8 with --quick; "
+                         "256 and 1024 on CUDA, 256 with --quick)")
     ap.add_argument("--out", default=None, help="write the JSON here instead of stdout")
     args = ap.parse_args(argv)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: no CUDA GPU is visible to torch")
+    if args.batches and min(args.batches) < 1:
+        ap.error("--batches: sizes must be positive")
     result = {"snippet": "cnn_train", "method_version": METHOD_VERSION, "quick": args.quick,
               "device": describe_device(device),
-              **measure(device, quick=args.quick, precisions=args.precisions, batch=args.batch)}
+              **measure(device, quick=args.quick, precisions=args.precisions, batches=args.batches)}
     text = json.dumps(result, indent=2, sort_keys=True)
     if args.out:
         with open(args.out, "w") as f:

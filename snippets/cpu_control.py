@@ -15,8 +15,10 @@ Part B, launch overhead. A small MLP (4 Linear layers of width 256, batch 32) wh
 training step is a long chain of tiny ops: the step time in eager mode, the number of
 ops per step (aten ops, counted with a dispatch mode; on CUDA also the GPU kernels, from
 the profiler), the time per op, and on CUDA the same step captured once as a CUDA graph
-and replayed, which removes the CPU's per-op launch work. A bigger batch (full run) shows
-how much of the small step is overhead: the op count stays, the work grows.
+and replayed, which removes the CPU's per-op launch work. Over batch sizes 32 .. 2048 the op
+count stays and the work grows, so the step time is fitted as T = fixed + FLOPs / rate
+(least squares on relative error): "fixed" is what a step costs with no work at all, and
+fixed / ops is the fixed cost per op (launch and dispatch), not step time / ops.
 
 Copy and run (only torch is needed):
 
@@ -27,6 +29,9 @@ Copy and run (only torch is needed):
 Prints one JSON object to stdout (or to --out); progress lines go to stderr. Every time
 has min / median / max / iqr over at least 5 runs.
 
+The AdamW implementations timed are first checked against the plain for-loop AdamW on
+the CPU: their largest difference relative to the largest parameter must stay under 1e-6.
+
 Bytes of one AdamW step: it reads param, grad, exp_avg, exp_avg_sq and writes param,
 exp_avg, exp_avg_sq: 7 x 4 bytes = 28 N bytes for N fp32 parameters.
 Bytes of each offload copy: 4 N (fp32 gradients down, fp32 parameters up).
@@ -35,14 +40,16 @@ FLOPs of one MLP step: 6 x batch x layers x width^2 (forward 2, backward 4 per m
 import argparse
 import json
 import sys
+import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.benchmark import Timer
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: launch cost fitted across batch sizes; relative AdamW check; direct block timing
 MIN_RUNS = 5
+BLOCK_S = 0.02  # seconds of calls per timed block (see time_fn)
+CHECK_REL_TOL = 1e-6  # AdamW check: largest difference / largest parameter
 CHUNK = 1 << 22  # parameters are split into tensors of 4M elements, like a model's layers
 MLP_WIDTH, MLP_LAYERS = 256, 4
 
@@ -73,13 +80,24 @@ def spread(times):
             "iqr_s": q3 - q1}
 
 
-def time_fn(fn, min_run_time):
-    """Time fn() (already warm) with torch.utils.benchmark, which synchronises CUDA."""
-    timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
-    m = timer.blocked_autorange(min_run_time=min_run_time)
-    times = list(m.times)
-    while len(times) < MIN_RUNS:  # a spread needs several runs, even when one call is slow
-        times += timer.timeit(m.number_per_run).times
+def time_fn(fn, min_run_time, device, block_s=BLOCK_S):
+    """Time fn() (already warm) in blocks of calls: a block is as many calls as fill block_s,
+    sized from one timed call; blocks are timed until there are MIN_RUNS of them and
+    min_run_time has passed. The clock is read only after a CUDA synchronisation."""
+    sync(device)
+    t0 = time.perf_counter()
+    fn()
+    sync(device)
+    number = max(1, int(block_s / max(time.perf_counter() - t0, 1e-7)))
+    times, spent = [], 0.0
+    while len(times) < MIN_RUNS or spent < min_run_time:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        sync(device)
+        took = time.perf_counter() - t0
+        times.append(took / number)
+        spent += took
     return spread(times)
 
 
@@ -119,10 +137,15 @@ def check_update(device):
         return p.detach().cpu()
 
     ref = one_step("cpu", "reference")
-    out = {"cpu_step_max_abs_diff": float((one_step("cpu", "timed") - ref).abs().max())}
-    if device.type == "cuda":
-        out["on_device_max_abs_diff"] = float((one_step(device, "timed") - ref).abs().max())
-    out["status"] = "ok" if max(v for v in out.values()) <= 1e-6 else "wrong"
+    scale = float(ref.abs().max())
+    out = {"rel_tolerance": CHECK_REL_TOL}
+    impls = [("cpu_step", "cpu")] + ([("on_device", device)] if device.type == "cuda" else [])
+    for name, dev in impls:
+        diff = float((one_step(dev, "timed") - ref).abs().max())
+        out[f"{name}_max_abs_diff"] = diff
+        out[f"{name}_max_rel_diff"] = diff / scale  # relative to the largest parameter
+    worst = max(v for k, v in out.items() if k.endswith("_max_rel_diff"))
+    out["status"] = "ok" if worst <= CHECK_REL_TOL else "wrong"
     return out
 
 
@@ -139,8 +162,8 @@ def measure_update(n, device, min_run_time, gen):
         opt, impl = make_adamw(params)
         opt.step()  # warm-up; the first step also allocates exp_avg and exp_avg_sq
         sync(device)
-        r = time_fn(opt.step, min_run_time)
-        r.update(impl=impl, gb_per_s=bytes_step / r["median_s"] / 1e9)
+        r = time_fn(opt.step, min_run_time, device)
+        r.update(impl=impl, gb_per_s=bytes_step / r["median_s"] / 1e9, working_set_bytes=16 * n)
         entry["on_device"] = r
         del opt  # free the GPU optimizer state before the offload test
         log(f"  N={n:>11,d}  on_device  {r['median_s'] * 1e3:9.2f} ms ({impl})")
@@ -178,20 +201,21 @@ def measure_update(n, device, min_run_time, gen):
 
     if cuda:
         d2h()  # warm-up, and real gradients for the CPU step
-        r = time_fn(d2h, min_run_time)
+        r = time_fn(d2h, min_run_time, device)
         off["d2h"] = {**r, "gb_per_s": 4 * n / r["median_s"] / 1e9}
     else:
         off["d2h"] = skipped("no GPU: gradients are already in CPU memory, nothing to copy")
     cpu_opt.step()  # warm-up: allocates the states in CPU memory
-    r = time_fn(cpu_opt.step, min_run_time)
+    r = time_fn(cpu_opt.step, min_run_time, device)
     off["cpu_step"] = {**r, "impl": cpu_impl, "threads": torch.get_num_threads(),
-                       "gb_per_s": bytes_step / r["median_s"] / 1e9}
+                       "gb_per_s": bytes_step / r["median_s"] / 1e9,
+                       "working_set_bytes": 16 * n}  # param, grad, exp_avg, exp_avg_sq
     if cuda:
         h2d()
-        r = time_fn(h2d, min_run_time)
+        r = time_fn(h2d, min_run_time, device)
         off["h2d"] = {**r, "gb_per_s": 4 * n / r["median_s"] / 1e9}
         # End to end; a real offload engine overlaps the phases, layer by layer.
-        r = time_fn(total, min_run_time)
+        r = time_fn(total, min_run_time, device)
         r["vs_on_device"] = r["median_s"] / entry["on_device"]["median_s"]
         off["total"] = r
     else:
@@ -296,7 +320,7 @@ def measure_launch(device, batch, min_run_time, gen):
             entry["kernel_count_error"] = f"{type(e).__name__}: {e}"[:300]
     ops = entry["aten_ops_per_step"]
 
-    r = time_fn(step, min_run_time)
+    r = time_fn(step, min_run_time, device)
     r["tflops"] = flops / r["median_s"] / 1e12
     if ops:
         r["us_per_op"] = r["median_s"] / ops * 1e6
@@ -319,7 +343,7 @@ def measure_launch(device, batch, min_run_time, gen):
         g.replay()
         got = float(static_loss)  # float() synchronises
         diff = abs(got - ref) / abs(ref)
-        r = time_fn(g.replay, min_run_time)
+        r = time_fn(g.replay, min_run_time, device)
         r.update(loss_rel_diff_vs_eager=diff, loss_check="ok" if diff <= 1e-4 else "wrong",
                  tflops=flops / r["median_s"] / 1e12, speedup_vs_eager=entry["eager"]["median_s"] / r["median_s"])
         if ops:
@@ -347,15 +371,48 @@ def measure(device, quick=False, sizes=None):
         if device.type == "cuda":
             torch.cuda.empty_cache()
     log("Part B: launch overhead of a small model")
-    batches = [32] if quick else [32, 2048]
+    batches = [32, 256] if quick else [32, 128, 512, 2048]
     launch = {"batches": [measure_launch(device, b, min_run_time, gen) for b in batches]}
-    small = launch["batches"][0]
-    if len(launch["batches"]) > 1:
-        big = launch["batches"][-1]
-        # Work grows by big/small; if the time grows far less, fixed per-op cost dominated.
-        launch["work_ratio"] = big["batch"] / small["batch"]
-        launch["eager_time_ratio"] = big["eager"]["median_s"] / small["eager"]["median_s"]
+    small, big = launch["batches"][0], launch["batches"][-1]
+    # Work grows by big/small; if the time grows far less, fixed per-op cost dominated.
+    launch["work_ratio"] = big["batch"] / small["batch"]
+    launch["eager_time_ratio"] = big["eager"]["median_s"] / small["eager"]["median_s"]
+    launch["fit"] = {}
+    for mode in ("eager", "cuda_graph"):
+        pts = [(b["flops_per_step"], b[mode]["median_s"]) for b in launch["batches"]
+               if b.get(mode, {}).get("status") == "ok"]
+        fit = fit_fixed_cost([f for f, _ in pts], [t for _, t in pts]) if len(pts) >= 2 else None
+        if fit and small.get("aten_ops_per_step"):
+            fit["ops_per_step"] = small["aten_ops_per_step"]
+            fit["fixed_us_per_op"] = fit["fixed_s"] / small["aten_ops_per_step"] * 1e6
+        launch["fit"][mode] = fit or skipped("fewer than 2 batch sizes measured, or the step "
+                                             "time does not grow with the work")
+        if fit:
+            log(f"  fit {mode}: fixed {fit['fixed_s'] * 1e6:.1f} us per step"
+                + (f", {fit['fixed_us_per_op']:.2f} us per op" if "fixed_us_per_op" in fit else ""))
     return {"update": update, "launch": launch}
+
+
+def fit_fixed_cost(flops, times):
+    """Fit T = fixed + FLOPs / rate to the step times of several batch sizes, weighting each
+    point by 1 / T^2 (relative error). fixed >= 0. None if T does not grow with the work."""
+    w = [1.0 / t ** 2 for t in times]
+    sw, sf = sum(w), sum(wi * f for wi, f in zip(w, flops))
+    st = sum(wi * t for wi, t in zip(w, times))
+    sff = sum(wi * f * f for wi, f in zip(w, flops))
+    sft = sum(wi * f * t for wi, f, t in zip(w, flops, times))
+    det = sw * sff - sf * sf
+    if det <= 0:
+        return None
+    slope = (sw * sft - sf * st) / det
+    fixed = (st - slope * sf) / sw
+    if fixed < 0:
+        fixed, slope = 0.0, sft / sff
+    if slope <= 0:
+        return None
+    return {"status": "ok", "model": "T = fixed + FLOPs / rate", "fixed_s": fixed,
+            "marginal_tflops": 1 / slope / 1e12, "points": len(times),
+            "max_rel_residual": max(abs(fixed + slope * f - t) / t for f, t in zip(flops, times))}
 
 
 def describe_device(device):

@@ -25,8 +25,9 @@ Copy and run (only torch is needed; torch.compile also needs a C compiler on CPU
 
 Prints one JSON object to stdout (or to --out); progress lines go to stderr. A mode the
 machine cannot run (for example torch.compile without a C compiler) is reported as
-skipped, with the reason. Compilation uses a fresh, empty Inductor cache, so compile_s is
-a cold compile (the first compiled mode also pays for importing and starting the compiler).
+skipped, with the reason. Each compiled mode compiles into its own fresh, empty Inductor
+and Triton cache (and in-memory compiler caches are cleared first), so every compile_s is a
+cold compile; the first compiled mode also pays for importing and starting the compiler.
 
 FLOPs of one training step (matmuls only; LayerNorm, GELU, softmax and AdamW are left out):
     per block, weights: qkv 3d^2 + proj d^2 + mlp 8d^2 = 12 d^2 multiply-adds per token
@@ -36,6 +37,7 @@ FLOPs of one training step (matmuls only; LayerNorm, GELU, softmax and AdamW are
     FLOPs/step = 6 * B * T * layers * (12 d^2 + 2 T d)
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -48,10 +50,10 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.benchmark import Timer
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: an empty compiler cache per compiled mode; blocks sized from one warm step
 MIN_RUNS = 5
+BLOCK_S = 0.02  # seconds of steps per timed block (see time_step)
 MODES = ["eager_fp32", "eager_autocast", "compile_fp32", "compile_autocast"]
 # A mode's first-step loss may differ from eager_fp32's by this much (relative) before it
 # counts as wrong. fp32 compiled code reorders sums (~1e-6); bf16 keeps ~3 significant digits.
@@ -132,14 +134,60 @@ def spread(times):
     return {"runs": len(t), "min_s": t[0], "median_s": med, "max_s": t[-1], "iqr_s": q3 - q1}
 
 
-def time_step(step, device, min_run_time):
-    """Time warm steps with torch.utils.benchmark (it synchronises CUDA); return times in s."""
-    timer = Timer("step()", globals={"step": step}, num_threads=torch.get_num_threads())
-    m = timer.blocked_autorange(min_run_time=min_run_time)
-    times = list(m.times)
-    while len(times) < MIN_RUNS:  # a spread needs several runs, even when one step is slow
-        times += timer.timeit(m.number_per_run).times
+def time_step(step, device, min_run_time, block_s=BLOCK_S):
+    """Seconds per warm step, one figure per timed block of steps (the step is already warm).
+
+    A block is as many steps as fill block_s, sized from one timed step; blocks are timed until
+    there are MIN_RUNS of them and min_run_time has passed. The clock is read only after a
+    synchronisation, so queued GPU work is counted in the block that queued it."""
+    sync(device)
+    t0 = time.perf_counter()
+    step()
+    sync(device)
+    number = max(1, int(block_s / max(time.perf_counter() - t0, 1e-7)))
+    times, spent = [], 0.0
+    while len(times) < MIN_RUNS or spent < min_run_time:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            step()
+        sync(device)
+        took = time.perf_counter() - t0
+        times.append(took / number)
+        spent += took
     return times
+
+
+@contextlib.contextmanager
+def cold_compiler_cache():
+    """A fresh, empty Inductor (and Triton) cache for one compiled mode, and no compiled code
+    kept in memory from an earlier mode: each mode's compile_s is then a cold compile."""
+    cache = tempfile.mkdtemp(prefix="framework_inductor_")
+    saved = {k: os.environ.get(k) for k in ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")}
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+    os.environ["TRITON_CACHE_DIR"] = os.path.join(cache, "triton")
+
+    def clear_memory_caches():
+        torch._dynamo.reset()  # compiled frames and guards
+        try:  # Inductor's in-process caches (compiled modules, autotuning); a private API
+            from torch._inductor import utils as inductor_utils
+            clear = (getattr(inductor_utils, "clear_caches", None)
+                     or getattr(inductor_utils, "clear_inductor_caches", None))
+            if clear:
+                clear()
+        except Exception:
+            pass
+
+    clear_memory_caches()
+    try:
+        yield cache
+    finally:
+        clear_memory_caches()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def run_mode(mode, c, device, x, y, min_run_time):
@@ -185,43 +233,34 @@ def measure(device, quick=False, modes=MODES, compile_modes=None):
     y = torch.randn(*shape, device=device, generator=gen)
     out = {"config": c, "flops_per_step": flops, "tokens_per_step": c["batch"] * c["seq_len"],
            "float32_matmul_precision": torch.get_float32_matmul_precision(),
-           "libraries": describe_libraries(), "modes": {}}
+           "libraries": describe_libraries(),
+           "compile_cache": "a fresh, empty Inductor/Triton cache per compiled mode (cold)",
+           "modes": {}}
 
-    # A fresh Inductor (and Triton) cache, so that compile_s is a cold compile on every run.
-    cache = tempfile.mkdtemp(prefix="framework_inductor_")
-    saved_env = {k: os.environ.get(k) for k in ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")}
-    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
-    os.environ["TRITON_CACHE_DIR"] = os.path.join(cache, "triton")
-    try:
-        for mode in modes:
-            if mode.startswith("compile") and not compile_modes:
-                reason = ("skipped in --quick: a cold torch.compile takes tens of seconds"
-                          if quick else "skipped: torch.compile turned off (--compile off)")
-                out["modes"][mode] = {"status": "skipped", "reason": reason}
-                log(f"{mode}: {reason}")
-                continue
-            log(f"{mode}: ...")
-            try:
-                if mode.startswith("compile"):
-                    torch._dynamo.reset()  # each compiled mode compiles from scratch
-                entry = run_mode(mode, c, device, x, y, min_run_time)
-            except Exception as e:  # e.g. no C compiler, an unsupported Python, an Inductor bug
-                msg = f"{type(e).__name__}: {e}".strip()
-                out["modes"][mode] = {"status": "skipped", "reason": msg[:400]}
-                log(f"{mode}: skipped ({msg[:200]})")
-                continue
-            entry["tflops_median"] = flops / entry["median_s"] / 1e12
-            entry["tokens_per_s"] = out["tokens_per_step"] / entry["median_s"]
-            out["modes"][mode] = entry
-            extra = f", first step {entry['first_step_s']:.2f} s"
-            log(f"{mode}: {entry['median_s'] * 1e3:.2f} ms/step (median of {entry['runs']}){extra}")
-    finally:
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
+    for mode in modes:
+        if mode.startswith("compile") and not compile_modes:
+            reason = ("skipped in --quick: a cold torch.compile takes tens of seconds"
+                      if quick else "skipped: torch.compile turned off (--compile off)")
+            out["modes"][mode] = {"status": "skipped", "reason": reason}
+            log(f"{mode}: {reason}")
+            continue
+        log(f"{mode}: ...")
+        try:
+            if mode.startswith("compile"):
+                with cold_compiler_cache():
+                    entry = run_mode(mode, c, device, x, y, min_run_time)
             else:
-                os.environ[k] = v
-        shutil.rmtree(cache, ignore_errors=True)
+                entry = run_mode(mode, c, device, x, y, min_run_time)
+        except Exception as e:  # e.g. no C compiler, an unsupported Python, an Inductor bug
+            msg = f"{type(e).__name__}: {e}".strip()
+            out["modes"][mode] = {"status": "skipped", "reason": msg[:400]}
+            log(f"{mode}: skipped ({msg[:200]})")
+            continue
+        entry["tflops_median"] = flops / entry["median_s"] / 1e12
+        entry["tokens_per_s"] = out["tokens_per_step"] / entry["median_s"]
+        out["modes"][mode] = entry
+        extra = f", first step {entry['first_step_s']:.2f} s"
+        log(f"{mode}: {entry['median_s'] * 1e3:.2f} ms/step (median of {entry['runs']}){extra}")
 
     # Check each mode against eager fp32 (same weights, same batch), then the speedups.
     base = out["modes"].get("eager_fp32", {})

@@ -51,7 +51,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: states that attention FLOPs are counted without the causal mask
 MIN_RUNS = 5
 
 # Model and run sizes. Steps: warm-up (not timed: the first steps allocate memory, create
@@ -67,17 +67,19 @@ CONFIGS = {
                  vocab_size=50304, warmup_steps=5, timed_steps=20, profiled_steps=3),
 }
 
-# Dense (no 2:4 sparsity) tensor-core peaks in TFLOP/s from NVIDIA's datasheets; the
-# datasheets print the sparse figure, twice these. "fp32" is the plain (non-tensor-core)
-# FP32 rate. Matched against torch.cuda.get_device_name(), first match wins.
+# Dense (no 2:4 sparsity) tensor-core peaks in TFLOP/s from NVIDIA's datasheets, which print
+# the sparse figure: these are half of it. "fp32" is the plain (non-tensor-core) FP32 rate.
+# Matched against torch.cuda.get_device_name() as a whole model name, first match wins, so
+# "H100 NVL" and "H100 PCIe" come before the SXM "H100". charts/datasheets.py in the
+# project holds the same figures (a test checks that the two agree).
 PEAK_TFLOPS = [
-    ("H200 NVL", {"bf16": 835, "tf32": 417.5, "fp32": 60}),
-    ("H200", {"bf16": 989, "tf32": 494.5, "fp32": 67}),
-    ("H100 NVL", {"bf16": 835, "tf32": 417.5, "fp32": 60}),
-    ("H100 PCIe", {"bf16": 756, "tf32": 378, "fp32": 51}),
-    ("H100", {"bf16": 989, "tf32": 494.5, "fp32": 67}),  # SXM5: "NVIDIA H100 80GB HBM3"
+    ("H200 NVL", {"bf16": 835.5, "tf32": 417.5, "fp32": 60}),
+    ("H200", {"bf16": 989.5, "tf32": 494.5, "fp32": 67}),  # SXM: "NVIDIA H200"
+    ("H100 NVL", {"bf16": 835.5, "tf32": 417.5, "fp32": 60}),
+    ("H100 PCIe", {"bf16": 756.5, "tf32": 378, "fp32": 51}),
+    ("H100", {"bf16": 989.5, "tf32": 494.5, "fp32": 67}),  # SXM5: "NVIDIA H100 80GB HBM3"
     ("A100", {"bf16": 312, "tf32": 156, "fp32": 19.5}),
-    ("L40S", {"bf16": 362, "tf32": 183, "fp32": 91.6}),
+    ("L40S", {"bf16": 366.5, "tf32": 183, "fp32": 91.6}),
     ("L4", {"bf16": 121, "tf32": 60, "fp32": 30.3}),
     ("A10", {"bf16": 125, "tf32": 62.5, "fp32": 31.2}),
 ]
@@ -154,7 +156,11 @@ def flops_per_token(cfg):
     dense = 6 * count_params(cfg)["matmul"]
     attention = 12 * cfg["n_layer"] * cfg["d_model"] * cfg["seq_len"]
     return {"per_token": dense + attention, "weights_6n": dense, "attention": attention,
-            "formula": "6 * N_matmul + 12 * n_layer * d_model * seq_len"}
+            "formula": "6 * N_matmul + 12 * n_layer * d_model * seq_len",
+            # The attention term is the full seq x seq score matrix: the causal mask's skipped
+            # half is not subtracted (as nanoGPT's estimate_mfu), so TFLOP/s and MFU are
+            # slightly above the work a causal kernel really does.
+            "attention_causal": False}
 
 
 def memory_estimate(cfg, bf16):

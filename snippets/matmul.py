@@ -3,8 +3,9 @@
 
 Tests claims C2.1 and C2.2 of the article: is a GPU faster *and* more precise at
 floating point than a CPU? Square products C = A @ B are timed over a sweep of sizes for
-fp64, fp32 (TF32 off), tf32, bf16, fp16 and fp8 (``torch._scaled_mm``). Before anything is
-timed, every dtype's result is compared with an fp64 product of the same inputs.
+fp64, fp32 (TF32 off), tf32, bf16, fp16 and fp8 (``torch._scaled_mm`` with per-tensor
+scales, bf16 output, and use_fast_accum=False: full-precision accumulation). Before anything
+is timed, every dtype's result is compared with an fp64 product of the same inputs.
 
 Copy and run (only torch is needed; numpy, where installed, is timed as a CPU reference):
 
@@ -25,16 +26,17 @@ import sys
 import time
 
 import torch
-from torch.utils.benchmark import Timer
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: blocks sized from one warm call; fp8 accumulation stated
 MIN_RUNS = 5
+BLOCK_S = 0.02  # seconds of calls per timed block (see time_call)
 
 DTYPES = ["fp64", "fp32", "tf32", "bf16", "fp16", "fp8"]
 TORCH_DTYPE = {"fp64": torch.float64, "fp32": torch.float32, "tf32": torch.float32,
                "bf16": torch.bfloat16, "fp16": torch.float16}
 # Relative Frobenius error vs fp64 above which a result counts as wrong, not just imprecise.
 # Generous: the point is to catch a broken kernel, the page reports the measured error.
+FP8_FAST_ACCUM = False  # torch._scaled_mm's use_fast_accum
 MAX_REL_ERR = {"fp64": 1e-12, "fp32": 1e-4, "tf32": 1e-2, "bf16": 5e-2, "fp16": 1e-2, "fp8": 0.2}
 
 
@@ -78,7 +80,10 @@ def make_product(name, a64, b64):
         sb = (b64.abs().max() / fmax).float()
         a8 = (a64 / sa).to(torch.float8_e4m3fn)
         b8 = (b64 / sb).to(torch.float8_e4m3fn).t().contiguous().t()
-        return lambda: torch._scaled_mm(a8, b8, scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16)
+        # use_fast_accum=False: products are accumulated at full precision, not in the
+        # faster, coarser accumulator of fp8 tensor cores (FP8_FAST_ACCUM, recorded in the output).
+        return lambda: torch._scaled_mm(a8, b8, scale_a=sa, scale_b=sb, out_dtype=torch.bfloat16,
+                                        use_fast_accum=FP8_FAST_ACCUM)
     a = a64.to(TORCH_DTYPE[name])
     b = b64.to(TORCH_DTYPE[name])
     return lambda: torch.matmul(a, b)
@@ -89,16 +94,32 @@ def rel_err(c, ref):
     return float(torch.linalg.norm(c - ref) / torch.linalg.norm(ref))
 
 
-def time_call(fn, device, min_run_time):
-    """Time fn() with torch.utils.benchmark (it synchronises CUDA); return run times in s."""
-    fn()  # warm-up: the first cuBLAS / oneDNN call picks kernels and allocates workspace
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
-    m = timer.blocked_autorange(min_run_time=min_run_time)
-    times = list(m.times)
-    while len(times) < MIN_RUNS:  # a spread needs several runs, even when one call is slow
-        times += timer.timeit(m.number_per_run).times
+def time_call(fn, device, min_run_time, block_s=BLOCK_S):
+    """Seconds per call of fn(), one figure per timed block of calls.
+
+    Blocks are sized from one timed warm call: a block is as many calls as fill block_s, and
+    blocks are timed until there are MIN_RUNS of them and min_run_time has passed. (Not
+    torch.utils.benchmark's blocked_autorange: on a GPU it grows blocks until they are about
+    10^4 times the cost of a synchronisation, seconds per point.) The clock is read only after
+    torch.cuda.synchronize(), so queued GPU work is counted in the block that queued it.
+    """
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    fn()  # warm-up: the first call picks kernels (cuBLAS / oneDNN), allocates, faults in pages
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    one = time.perf_counter() - t0
+    number = max(1, int(block_s / max(one, 1e-7)))
+    times, spent = [], 0.0
+    while len(times) < MIN_RUNS or spent < min_run_time:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        sync()
+        took = time.perf_counter() - t0
+        times.append(took / number)
+        spent += took
     return times
 
 
@@ -137,7 +158,7 @@ def measure(device, quick=False, dtypes=DTYPES, with_numpy=True):
     device = torch.device(device)
     gen = torch.Generator(device=device).manual_seed(0)
     sizes = sizes_for(device, quick)
-    min_run_time = 0.05 if quick else 0.3
+    min_run_time = 0.05 if quick else (0.2 if device.type == "cuda" else 0.3)
     budget_s = 5.0 if quick else 20.0
     check_n = 256 if quick else 1024
     out = {"dtypes": {}, "sizes": sizes, "check_n": check_n}
@@ -162,6 +183,8 @@ def measure(device, quick=False, dtypes=DTYPES, with_numpy=True):
         ok = err <= MAX_REL_ERR[name]
         out["dtypes"][name] = {"status": "ok" if ok else "wrong", "rel_err_vs_fp64": err,
                                "max_rel_err": MAX_REL_ERR[name]}
+        if name == "fp8":
+            out["dtypes"][name]["fast_accum"] = FP8_FAST_ACCUM
         log(f"{name}: relative error vs fp64 {err:.2e} ({'ok' if ok else 'WRONG'})")
     del a64, b64, ref
     if all(d["status"] != "wrong" for d in out["dtypes"].values()):

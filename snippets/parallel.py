@@ -41,13 +41,14 @@ import argparse
 import json
 import os
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
-from torch.utils.benchmark import Timer
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: blocks sized from one warm call; working set per point
 MIN_RUNS = 5
+BLOCK_S = 0.02  # seconds of calls per timed block (see time_call)
 
 # Conv layer shape: a typical mid-network ResNet-style block on CIFAR-sized feature maps.
 CIN, COUT, K, HW = 64, 64, 3, 32
@@ -69,18 +70,32 @@ def grids(device, quick):
     return elems, batches
 
 
-def time_call(fn, device, min_run_time):
-    """Run times in s of fn(), after a warm-up. torch.utils.benchmark.Timer calls
-    torch.cuda.synchronize() before and after each block of calls, so queued GPU work is
-    counted; the reported time is per call (block time / calls per block)."""
-    fn()  # warm-up: first call allocates, picks kernels (cuDNN / oneDNN), fills caches
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
-    m = timer.blocked_autorange(min_run_time=min_run_time)
-    times = list(m.times)
-    while len(times) < MIN_RUNS:  # a spread needs several runs, even when one call is slow
-        times += timer.timeit(m.number_per_run).times
+def time_call(fn, device, min_run_time, block_s=BLOCK_S):
+    """Seconds per call of fn(), one figure per timed block of calls.
+
+    Blocks are sized from one timed warm call: a block is as many calls as fill block_s, and
+    blocks are timed until there are MIN_RUNS of them and min_run_time has passed. (Not
+    torch.utils.benchmark's blocked_autorange: on a GPU it grows blocks until they are about
+    10^4 times the cost of a synchronisation, seconds per point.) The clock is read only after
+    torch.cuda.synchronize(), so queued GPU work is counted in the block that queued it.
+    """
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    fn()  # warm-up: the first call picks kernels (cuBLAS / oneDNN), allocates, faults in pages
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    one = time.perf_counter() - t0
+    number = max(1, int(block_s / max(one, 1e-7)))
+    times, spent = [], 0.0
+    while len(times) < MIN_RUNS or spent < min_run_time:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        sync()
+        took = time.perf_counter() - t0
+        times.append(took / number)
+        spent += took
     return times
 
 
@@ -102,7 +117,7 @@ def elementwise(device, sizes, min_run_time, gen):
         fn = lambda: torch.add(b, x, alpha=1.5, out=y)
         s = spread(time_call(fn, device, min_run_time))
         nbytes = 12 * n
-        p = {"elements": n, **s,
+        p = {"elements": n, **s, "working_set_bytes": nbytes,
              "elements_per_s": n / s["median_s"], "s_per_element": s["median_s"] / n,
              "gb_per_s_median": nbytes / s["median_s"] / 1e9,
              "gb_per_s_max": nbytes / s["min_s"] / 1e9, "gb_per_s_min": nbytes / s["max_s"] / 1e9,
@@ -150,7 +165,7 @@ def tiny_op(device, min_run_time):
     b = torch.randn(1, device=device)
     c = torch.empty(1, device=device)
     fn = lambda: torch.add(a, b, out=c)
-    # queued: ops issued back to back; Timer syncs only around a block of many calls, so this
+    # queued: ops issued back to back; time_call syncs only around a block of many calls, so this
     # is the cost per op as the CPU dispatches and launches it (the GPU keeps up easily).
     out = {"op": "torch.add of two 1-element fp32 tensors",
            "queued": spread(time_call(fn, device, min_run_time))}
@@ -177,7 +192,7 @@ def cpu_threads(quick, min_run_time, gen, batch):
     points = []
     try:
         for t in counts:
-            torch.set_num_threads(t)  # time_call passes torch.get_num_threads() to Timer
+            torch.set_num_threads(t)  # intra-op threads for the calls time_call makes
             p = {"threads": t, **conv_point(torch.device("cpu"), batch, min_run_time, gen, w, bias)}
             points.append(p)
             log(f"  threads={t:3d} {p['gflop_per_s_median']:9.1f} GFLOP/s")

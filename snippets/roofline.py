@@ -7,9 +7,11 @@ device: peak FLOP/s and peak memory bandwidth. Below the ridge point (peak FLOP/
 peak bytes/s) a kernel can at best run at intensity x bandwidth; above it, at peak FLOP/s.
 
 Measured here, on one device:
-  ceilings   peak bandwidth: the best of a large copy and a large triad (bytes read + written),
-             on buffers at least 4x the last-level cache (CPU: L3 from /sys; GPU: L2 size);
-             peak compute: the best matmul of the sweep below, per dtype.
+  ceilings   this run's own: peak bandwidth, the best of the memory-bound kernels below
+             (bytes counted as read + written once), on buffers at least 4x the last-level
+             cache (CPU: L3 from /sys; GPU: L2 size); peak compute, the best matmul of the
+             sweep below, per dtype. (The site's roofline page draws the machine's ceilings
+             instead: the best rate any snippet reached on the device.)
   kernels    vector add, triad, sum, row softmax, GEMV (fp32): memory bound by design;
              square matmuls n = 64 .. 4096 (8192 on CUDA; the sweep stops early where the
              next size would take too long) and batches of 32x32 .. 128x128 matmuls
@@ -26,7 +28,8 @@ Copy and run (only torch is needed):
 Prints one JSON object to stdout (or to --out); progress lines go to stderr.
 
 Bytes are the minimum DRAM traffic: every input read once, every output written once (the
-STREAM convention; a CPU's write-allocate reads are not counted). With s = bytes per element
+STREAM convention; a CPU's write-allocate reads are not counted, so kernels that store run
+below the roof there, and sum, which stores nothing, may set the bandwidth ceiling). With s = bytes per element
 (4 for fp32, 2 for bf16), over N elements:
   copy        y = x                0 FLOPs,        8N bytes   intensity 0
   vector_add  z = x + y            N FLOPs,       12N bytes   1/12
@@ -43,14 +46,16 @@ import glob
 import json
 import os
 import sys
+import time
 
 import torch
-from torch.utils.benchmark import Timer
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2  # 2: blocks sized from one warm call; bandwidth roof from every memory kernel
 MIN_RUNS = 5
+BLOCK_S = 0.02  # seconds of calls per timed block (see time_call)
 ROW = 1024    # softmax row length
 GEMV_K = 4096  # GEMV matrix width
+MEMORY_KERNELS = ("copy", "vector_add", "triad", "sum", "softmax", "gemv")
 DTYPE = {"fp32": torch.float32, "bf16": torch.bfloat16}
 SIZE = {"fp32": 4, "bf16": 2}
 
@@ -86,17 +91,32 @@ def last_level_cache(device):
     return 32 * 2 ** 20, "assumed 32 MiB (no L3 listed under /sys/devices/system/cpu)"
 
 
-def time_call(fn, device, min_run_time):
-    """Run times in s of fn(), after a warm-up. torch.utils.benchmark.Timer calls
-    torch.cuda.synchronize() around each block of calls, so queued GPU work is counted."""
-    fn()  # warm-up: first call picks kernels (cuBLAS / oneDNN), allocates workspace
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
-    m = timer.blocked_autorange(min_run_time=min_run_time)
-    times = list(m.times)
-    while len(times) < MIN_RUNS:  # a spread needs several runs, even when one call is slow
-        times += timer.timeit(m.number_per_run).times
+def time_call(fn, device, min_run_time, block_s=BLOCK_S):
+    """Seconds per call of fn(), one figure per timed block of calls.
+
+    Blocks are sized from one timed warm call: a block is as many calls as fill block_s, and
+    blocks are timed until there are MIN_RUNS of them and min_run_time has passed. (Not
+    torch.utils.benchmark's blocked_autorange: on a GPU it grows blocks until they are about
+    10^4 times the cost of a synchronisation, seconds per point.) The clock is read only after
+    torch.cuda.synchronize(), so queued GPU work is counted in the block that queued it.
+    """
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    fn()  # warm-up: the first call picks kernels (cuBLAS / oneDNN), allocates, faults in pages
+    sync()
+    t0 = time.perf_counter()
+    fn()
+    sync()
+    one = time.perf_counter() - t0
+    number = max(1, int(block_s / max(one, 1e-7)))
+    times, spent = [], 0.0
+    while len(times) < MIN_RUNS or spent < min_run_time:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        sync()
+        took = time.perf_counter() - t0
+        times.append(took / number)
+        spent += took
     return times
 
 
@@ -117,7 +137,8 @@ def run_kernel(kernels, name, dtype, shape, fn, flops, nbytes, device, min_run_t
     """Time one kernel, append its record to `kernels`; a failure is recorded, not raised."""
     try:
         rec = {"name": name, "dtype": dtype, "shape": shape,
-               **spread(time_call(fn, device, min_run_time), flops, nbytes)}
+               **spread(time_call(fn, device, min_run_time), flops, nbytes),
+               "working_set_bytes": nbytes}
         log(f"  {name:10s} {dtype} {shape:22s} I={rec['intensity_flop_per_byte']:8.3f} "
             f"{rec['gflop_per_s_median']:10.1f} GFLOP/s {rec['gb_per_s_median']:9.1f} GB/s")
     except Exception as e:  # e.g. out of memory, or an op this build lacks
@@ -233,7 +254,7 @@ def measure(device, quick=False):
 
     # The two ceilings, from the measurements above.
     ok = [k for k in out["kernels"] if "status" not in k]
-    bw = [k for k in ok if k["name"] in ("copy", "triad")]
+    bw = [k for k in ok if k["name"] in MEMORY_KERNELS]
     ceil = {}
     if bw:
         best = max(bw, key=lambda k: k["gb_per_s_median"])

@@ -44,7 +44,16 @@ def check_group(group, sizes_bytes):
     best = max(pts, key=lambda p: p["busbw_gb_per_s_median"])
     assert group["peak"] == {"bytes": best["bytes"], "busbw_gb_per_s": best["busbw_gb_per_s_median"],
                              "algbw_gb_per_s": best["algbw_gb_per_s_median"]}
-    assert group["latency_s"] == pts[0]["median_s"]
+    # The latency is the fitted alpha of T(S) = alpha + S / beta, not the smallest message's
+    # median; the fit's stated worst residual holds for every point.
+    fit = group["fit"]
+    assert group["latency_s"] == fit["alpha_s"] >= 0
+    assert group["smallest_message_s"] == pts[0]["median_s"]
+    assert fit["points"] == len(pts) and fit["beta_bytes_per_s"] > 0
+    assert fit["busbw_gb_per_s"] == pytest.approx(fit["algbw_gb_per_s"] * 2 * (n - 1) / n)
+    for p in pts:
+        model = fit["alpha_s"] + p["bytes"] / fit["beta_bytes_per_s"]
+        assert abs(model - p["median_s"]) / p["median_s"] <= fit["max_rel_residual"] + 1e-12
     assert group["wall_s"] > 0
 
 

@@ -20,7 +20,7 @@ def close(a, b, rel=1e-9):
 
 def test_help_names_every_flag():
     text = snippet_help("cnn_train")
-    for flag in ("--device", "--quick", "--precisions", "--batch", "--out"):
+    for flag in ("--device", "--quick", "--precisions", "--batches", "--out"):
         assert flag in text
 
 
@@ -61,11 +61,18 @@ def test_quick_cpu_json():
     assert "images/s" in err
 
 
-def test_out_file_precision_subset_and_batch(tmp_path):
+def test_out_file_precision_subset_and_batch_curve(tmp_path):
     out = tmp_path / "c.json"
     printed, _ = run_snippet("cnn_train", "--device", "cpu", "--quick", "--precisions", "fp32",
-                             "--batch", "4", "--out", str(out))
+                             "--batches", "4", "16", "--out", str(out))
     assert printed is None  # with --out, stdout stays empty
     saved = json.loads(out.read_text())
-    assert list(saved["precisions"]) == ["fp32"]
-    check_ok(saved["precisions"]["fp32"], 4, saved["train_flops_per_image"])
+    assert list(saved["precisions"]) == ["fp32"] and saved["batches"] == [4, 16]
+    e = saved["precisions"]["fp32"]
+    # One entry per batch size; the precision's own figures are its fastest batch size's.
+    assert [c["batch"] for c in e["curve"]] == [4, 16] == e["batches_tried"]
+    for c in e["curve"]:
+        check_ok(c, c["batch"], saved["train_flops_per_image"])
+    best = max(e["curve"], key=lambda c: c["images_per_s"])
+    check_ok(e, best["batch"], saved["train_flops_per_image"])
+    assert e["images_per_s"] == best["images_per_s"]

@@ -73,9 +73,9 @@ def test_ceilings_and_ridge(quick_cpu):
     data, _ = quick_cpu
     ks, c = data["kernels"], data["ceilings"]
     bw = c["bandwidth"]
-    assert bw["kernel"] in ("copy", "triad")
-    assert bw["peak_gb_per_s"] == max(k["gb_per_s_median"] for k in ks
-                                      if k["name"] in ("copy", "triad"))
+    memory = ("copy", "vector_add", "triad", "sum", "softmax", "gemv")
+    assert bw["kernel"] in memory  # the best of every memory-bound kernel, not one of two
+    assert bw["peak_gb_per_s"] == max(k["gb_per_s_median"] for k in ks if k["name"] in memory)
     assert bw["gb_per_s_min"] <= bw["peak_gb_per_s"] <= bw["gb_per_s_max"]
     f = c["fp32"]
     assert f["kernel"] in ("matmul", "bmm")
