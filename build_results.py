@@ -3,15 +3,23 @@
 
     python build_results.py                 # measure + render + site (the main command)
     python build_results.py measure [--quick] [--only NAME ...] [--device cpu|cuda|all] [--force]
+                                    [--timeout SECONDS] [--deadline SECONDS]
     python build_results.py render          # results -> charts and tables (no torch needed)
     python build_results.py site            # mkdocs build --strict
 
 measure runs each snippets/<name>.py as a subprocess, the same command a reader runs, and
 stores its JSON with the run's provenance in docs/results/<machine>/<name>.json. A snippet
 is run again only when its source, its arguments, torch or numpy, the machine or the thread
-settings changed (--force runs it anyway). A snippet that fails, hangs or runs out of memory is reported
-and the last good result is kept; the command then exits 1. measure needs only the
-standard library and torch, so it runs on a bare GPU box.
+settings changed (--force runs it anyway). A snippet that fails, hangs or runs out of memory
+is reported and the last good result is kept; the command then exits 1. measure needs only
+the standard library and torch, so it runs on a bare GPU box.
+
+Snippets run in a priority order, so that a run cut short by --deadline SECONDS (a GPU box
+lent for minutes) has what matters most: the headline figures first (matmul's FLOP/s,
+bandwidth's GB/s, and the roofline built on both), then training (a small GPT, a CNN), then
+what explains it (parallelism, the CPU's share, data loading, all-reduce), and framework
+last (two cold torch.compile runs: the longest, and it decides no headline). With
+--device all the GPU goes before the CPU. On a GPU box: scripts/gpu-measure.sh.
 """
 import argparse
 import datetime as dt
@@ -34,6 +42,7 @@ RESULTS_DIR = ROOT / "docs" / "results"
 GENERATED_DIR = ROOT / "docs" / "generated"
 SCHEMA_VERSION = 1
 DEFAULT_TIMEOUT_S = {"quick": 180, "full": 600}
+MIN_START_S = 1.0  # with --deadline, a snippet is not started with less time than this left
 # Fields every run record must carry; render refuses a file that lacks one.
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 RUN_FIELDS = ("method_version", "source_sha256", "command", "args", "measured_at", "software",
@@ -114,6 +123,24 @@ def _slug(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def machine_slug(cpu, gpu):
+    """The results folder's name: the CPU's name, its family and model numbers (which tell
+    apart CPUs that share a marketing name, such as two 'AMD EPYC' VMs of different
+    generations), its logical cores, and the GPU model and count where there is one:
+    'amd-epyc-f26m2-2c', 'intel-xeon-platinum-8480-f6m143-16c-nvidia-h100-80gb-hbm3'."""
+    name = re.sub(r"\((r|tm)\)|\bcpu\b|\bprocessor\b|@.*$", " ", cpu["model"], flags=re.I)
+    ident = cpu.get("id") or {}
+    fam, model = ident.get("cpu family"), ident.get("model")
+    slug = _slug(name) or "cpu"
+    if fam is not None and model is not None:
+        slug += f"-f{_slug(str(fam))}m{_slug(str(model))}"
+    slug += f"-{cpu['logical_cores']}c"
+    if gpu:
+        slug += (f"-{gpu['count']}x-{_slug(gpu['name'])}" if gpu["count"] > 1
+                 else f"-{_slug(gpu['name'])}")
+    return slug
+
+
 def _cpu_info():
     model, cores, ident = platform.processor() or platform.machine(), set(), {}
     phys = core = None
@@ -124,7 +151,7 @@ def _cpu_info():
                 key, val = key.strip(), val.strip()
                 if key == "model name":
                     model = val
-                elif key in ("cpu family", "model", "stepping", "flags"):
+                elif key in ("cpu family", "model", "stepping", "flags", "vendor_id", "cpu MHz"):
                     ident[key] = val
                 elif key == "physical id":
                     phys = val
@@ -149,10 +176,56 @@ def _cpu_info():
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else logical
     # family/model/stepping and the feature flags tell apart CPUs that share a marketing name
     flags = ident.pop("flags", "")
+    vendor = ident.pop("vendor_id", None)
+    mhz, clock_source = _cpu_clock_mhz(ident.pop("cpu MHz", None))
     ident["flags_sha256"] = hashlib.sha256(flags.encode()).hexdigest()[:12] if flags else None
     return {"model": re.sub(r"\s+", " ", model).strip(), "logical_cores": logical,
             "usable_cores": usable, "physical_cores": len(cores) or None, "ram_gb": ram,
-            "id": ident}
+            "id": ident, "vendor": vendor,
+            # the vector extensions the theoretical peak is worked out from (charts/ceilings.py)
+            "isa": sorted(set(flags.split()) & ISA_FLAGS), "clock_mhz": mhz,
+            "clock_source": clock_source, "llc_bytes": _cpu_llc_bytes()}
+
+
+ISA_FLAGS = {"sse2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16",
+             "amx_tile", "asimd", "sve"}
+
+
+def _cpu_clock_mhz(reported):
+    """The CPU's highest clock the OS can tell: cpufreq's maximum where it exists (a host),
+    else the 'cpu MHz' of /proc/cpuinfo (in a VM often the nominal clock, not the turbo)."""
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq") as f:
+            return round(int(f.read()) / 1000, 1), "cpufreq cpuinfo_max_freq"
+    except (OSError, ValueError):
+        pass
+    try:
+        return (round(float(reported), 1), "/proc/cpuinfo cpu MHz") if reported else (None, None)
+    except ValueError:
+        return None, None
+
+
+def _cpu_llc_bytes():
+    """The last-level cache (L3 summed over its instances, else L2), from /sys."""
+    import glob
+    best = {}
+    for d in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cache/index[0-9]*"):
+        try:
+            level = int(open(d + "/level").read())
+            text = open(d + "/size").read().strip()
+            shared = open(d + "/shared_cpu_list").read().strip()
+            if open(d + "/type").read().strip() == "Instruction":
+                continue
+        except (OSError, ValueError):
+            continue
+        unit = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}.get(text[-1:], 1)
+        try:
+            best.setdefault(level, {})[shared] = int(text.rstrip("KMG")) * unit
+        except ValueError:
+            continue
+    if not best:
+        return None
+    return sum(best[max(best)].values())
 
 
 def _gpu_info(torch):
@@ -168,17 +241,14 @@ def _gpu_info(torch):
     return {"name": p.name, "count": torch.cuda.device_count(),
             "memory_gb": round(p.total_memory / 1e9, 1), "capability": f"{p.major}.{p.minor}",
             "multiprocessors": p.multi_processor_count, "driver": driver,
-            "cuda": torch.version.cuda}
+            "cuda": torch.version.cuda, "l2_bytes": getattr(p, "L2_cache_size", None) or None}
 
 
 def machine_info():
     """Describe this machine (no host name, user or path: this data is published)."""
     import torch
     cpu, gpu = _cpu_info(), _gpu_info(torch)
-    slug = f"{_slug(cpu['model'])}-{cpu['logical_cores']}c"
-    if gpu:
-        slug += f"-{gpu['count']}x-{_slug(gpu['name'])}" if gpu["count"] > 1 else f"-{_slug(gpu['name'])}"
-    return {"slug": slug, "cpu": cpu, "gpu": gpu, "os": platform.system(),
+    return {"slug": machine_slug(cpu, gpu), "cpu": cpu, "gpu": gpu, "os": platform.system(),
             "arch": platform.machine()}
 
 
@@ -219,7 +289,7 @@ def cache_key(name, args, software, machine):
     machine (the exact CPU, usable cores, the GPU and its driver) and thread settings."""
     cpu, gpu = machine["cpu"], machine.get("gpu") or {}
     blob = json.dumps([source_sha256(name), args, software["torch"], software.get("numpy"),
-                       machine["slug"], cpu.get("id"), cpu.get("usable_cores"),
+                       cpu.get("model"), cpu.get("id"), cpu.get("usable_cores"),
                        gpu.get("name"), gpu.get("count"), gpu.get("driver"),
                        {v: os.environ.get(v) for v in THREAD_VARS}], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -291,8 +361,33 @@ def _kill_group(proc):
     proc.wait()
 
 
-def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, timeout_s=None):
-    """Run `names` on `devices`; write results atomically; return the list of failures."""
+# The order snippets run in, most wanted first, so that a run cut short by --deadline (a GPU
+# box lent for minutes) has the figures that matter most: the headline figures (matmul's
+# FLOP/s, bandwidth's GB/s) and the roofline built on them; then training (a small GPT, a
+# CNN); then what explains training (parallelism, the CPU's share of the work, data loading);
+# the arithmetic of train_memory and the all-reduce (skipped on one GPU); framework last: two
+# cold torch.compile runs make it the longest and it decides no headline. Snippets not named
+# here (a new one) run after these, by name. With --device all the GPU goes first.
+PRIORITY = ["matmul", "bandwidth", "roofline", "gpt_train", "cnn_train", "parallel",
+            "cpu_control", "dataloader", "train_memory", "allreduce", "framework"]
+DEVICE_ORDER = ["cuda", "cpu"]
+
+
+def job_order(names, devices):
+    """(snippet, device) jobs in the order measure runs them (see PRIORITY)."""
+    rank = {n: i for i, n in enumerate(PRIORITY)}
+    ordered = sorted(names, key=lambda n: (rank.get(n, len(PRIORITY)), n))
+    devs = sorted(devices, key=lambda d: DEVICE_ORDER.index(d) if d in DEVICE_ORDER else len(DEVICE_ORDER))
+    return [(n, d) for d in devs for n in ordered]
+
+
+def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, timeout_s=None,
+            deadline_s=None):
+    """Run `names` on `devices` in priority order; write results atomically.
+
+    deadline_s: one wall-clock budget for the whole run. Each snippet gets at most the time
+    left; one not started before it runs out is reported as not run. Returns
+    (failures, not_run): [(name, device, cause)] and [(name, device)]."""
     import torch
     machine, software = machine_info(), software_info()
     commit = git_commit()
@@ -300,8 +395,9 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
     out_dir = pathlib.Path(results_dir) / machine["slug"]
     log(f"machine: {machine['slug']}  (torch {software['torch']}, results in "
         f"{_rel(out_dir)})")
-    jobs = [(n, d) for n in names for d in devices]
-    failures, t_all = [], time.monotonic()
+    jobs = job_order(names, devices)
+    failures, not_run, t_all = [], [], time.monotonic()
+    ends_at = t_all + deadline_s if deadline_s else None
     for i, (name, device) in enumerate(jobs, 1):
         args = ["--device", device] + (["--quick"] if quick else [])
         key = cache_key(name, args, software, machine)
@@ -313,10 +409,24 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
         if why is None:
             log(f"{head}: skipped, cached (nothing that determines its result changed)")
             continue
+        budget = timeout_s
+        if ends_at is not None:
+            left = ends_at - time.monotonic()
+            if left < MIN_START_S:
+                log(f"{head}: NOT RUN: the --deadline of {deadline_s:g} s has run out")
+                not_run.append((name, device))
+                continue
+            budget = min(timeout_s, left)
         log(f"{head}: running ({why})")
         t0 = time.monotonic()
-        result, cause = run_snippet(name, args, timeout_s, prefix="    ")
+        result, cause = run_snippet(name, args, budget, prefix="    ")
         took = time.monotonic() - t0
+        if cause and budget < timeout_s and cause.startswith("timed out"):
+            # Stopped by the deadline, not by its own timeout: not the snippet's failure.
+            log(f"{head}: NOT FINISHED: stopped at the --deadline after {took:.1f} s; "
+                f"the last good result, if any, is kept")
+            not_run.append((name, device))
+            continue
         data = old or {"schema_version": SCHEMA_VERSION, "snippet": name, "runs": {}}
         data["machine"] = machine
         data.setdefault("failures", {})
@@ -339,8 +449,8 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
         if data["runs"] or data.get("failures"):
             write_json_atomic(path, data)
     log(f"measure: {len(jobs)} job(s) in {time.monotonic() - t_all:.1f} s, "
-        f"{len(failures)} failed")
-    return failures
+        f"{len(failures)} failed" + (f", {len(not_run)} not run before the deadline" if not_run else ""))
+    return failures, not_run
 
 
 def scrub(obj):
@@ -402,21 +512,26 @@ def plausibility(data):
     GPU whose best matmul rate or memory bandwidth is below its own machine's CPU. A results
     file may waive a check with "waivers": {"<id>": "why this figure is right after all"}.
     """
+    from charts.ceilings import CACHE_FACTOR, llc_bytes
     from charts.datasheets import datasheet_for
     problems = []
     for (slug, snippet), d in sorted(data.items()):
         found = []
         for device, run in d["runs"].items():
             where = f"{slug}/{snippet}/{device}"
-            for path, key, value in _numbers(run["result"]):
+            for path, key, value, _ in _numbers(run["result"]):
                 if not math.isfinite(value):
                     found.append((f"{where}:not-finite:{path}", f"{where}: {path} = {value}"))
                 elif _is_time(key) and value <= 0:
                     found.append((f"{where}:nonpositive:{path}", f"{where}: time {path} = {value} s"))
             sheet = datasheet_for((d["machine"].get("gpu") or {}).get("name")) if device == "cuda" else None
             if sheet:
-                for path, key, value in _numbers(run["result"]):
+                llc = llc_bytes(d["machine"], device, {snippet: run["result"]})
+                for path, key, value, parent in _numbers(run["result"]):
                     peak = _peak_for(sheet, path, key)
+                    ws = parent.get("working_set_bytes")
+                    if key.startswith("gb_per_s") and ws and llc and ws < CACHE_FACTOR * llc:
+                        continue  # a working set that (partly) fits in L2 measures cache, not HBM
                     if peak and value > peak:
                         found.append((f"{where}:above-datasheet:{path}",
                                       f"{where}: {path} = {value:.4g} is above the {sheet['name']} "
@@ -446,16 +561,16 @@ PEAK_OF = {
 }
 
 
-def _numbers(obj, path="", key=""):
-    """(path, key, value) of every number in a nested result."""
+def _numbers(obj, path="", key="", parent=None):
+    """(path, key, value, the dict holding it) of every number in a nested result."""
     if isinstance(obj, dict):
         for k, v in obj.items():
-            yield from _numbers(v, f"{path}.{k}" if path else str(k), str(k))
+            yield from _numbers(v, f"{path}.{k}" if path else str(k), str(k), obj)
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
-            yield from _numbers(v, f"{path}.{i}", key)
+            yield from _numbers(v, f"{path}.{i}", key, parent)
     elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        yield path, key, obj
+        yield path, key, obj, parent if parent is not None else {}
 
 
 def _peak_for(sheet, path, key):
@@ -517,8 +632,8 @@ def _positive(kind):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive, finite number, got {text}")
         return value
     return parse
 
@@ -531,23 +646,38 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv=None):
     ap = _Parser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 1)[1])
+                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                 epilog=__doc__.split("\n\n", 1)[1] + "\nOrder of the snippets (measure): "
+                 + ", ".join(PRIORITY) + ".")
     sub = ap.add_subparsers(dest="step")
-    m = sub.add_parser("measure", help="run the snippets on this machine's CPU (and GPU)")
-    for p in (ap, m):
-        p.add_argument("--quick", action="store_true", help="small sizes: seconds per snippet")
-        p.add_argument("--only", nargs="+", metavar="NAME", help="measure only these snippets")
-        p.add_argument("--device", choices=["cpu", "cuda", "all"], default="all",
-                       help="cpu, cuda, or all: cpu plus cuda when present (default)")
-        p.add_argument("--force", action="store_true", help="measure again even if cached")
-        p.add_argument("--timeout", type=_positive(float), default=None,
-                       help="seconds before one snippet run is stopped (default 600, quick 180)")
-        p.add_argument("--results-dir", default=str(RESULTS_DIR), help=argparse.SUPPRESS)
+    m = sub.add_parser("measure", help="run the snippets on this machine's CPU (and GPU)",
+                       epilog="Order: " + ", ".join(PRIORITY) + " (GPU first with --device all); "
+                              "the reason is in build_results.py --help.")
     r = sub.add_parser("render", help="results to charts and tables (no torch needed)")
-    r.add_argument("--results-dir", default=str(RESULTS_DIR), help="where the results files are")
-    r.add_argument("--out", default=str(GENERATED_DIR), help="where charts and tables go")
     sub.add_parser("site", help="mkdocs build --strict")
+    # Options are honoured before or after the step's name: the top-level parser holds the
+    # defaults, and a subparser sets a value only when it is given there (SUPPRESS), so
+    # `--quick measure` and `measure --quick` mean the same.
+    for p, top in ((ap, True), (m, False)):
+        d = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
+        p.add_argument("--quick", action="store_true", default=d(False),
+                       help="small sizes: seconds per snippet")
+        p.add_argument("--only", nargs="+", metavar="NAME", default=d(None),
+                       help="measure only these snippets")
+        p.add_argument("--device", choices=["cpu", "cuda", "all"], default=d("all"),
+                       help="cpu, cuda, or all: cpu plus cuda when present (default)")
+        p.add_argument("--force", action="store_true", default=d(False),
+                       help="measure again even if cached")
+        p.add_argument("--timeout", type=_positive(float), default=d(None),
+                       help="seconds before one snippet run is stopped (default 600, quick 180)")
+        p.add_argument("--deadline", type=_positive(float), default=d(None), metavar="SECONDS",
+                       help="one wall-clock budget for the whole run: snippets run in the order "
+                            "below, each gets at most the time left, those not started in time "
+                            "are reported by name as not run (exit 1); finished ones are kept")
+    for p, top in ((ap, True), (m, False), (r, False)):
+        p.add_argument("--results-dir", default=str(RESULTS_DIR) if top else argparse.SUPPRESS,
+                       help="where the results files are" if p is r else argparse.SUPPRESS)
+    r.add_argument("--out", default=str(GENERATED_DIR), help="where charts and tables go")
     args = ap.parse_args(argv)
     # A kill (SIGTERM) unwinds like Ctrl-C: the running snippet is stopped, no file is half-written.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -570,15 +700,20 @@ def _run(args):
         unknown = [n for n in names if n not in known]
         if unknown:
             raise UserError(f"unknown snippet {', '.join(unknown)} (known: {', '.join(known)})")
-        failures = measure(names, _devices(args.device), quick=args.quick, force=args.force,
-                           results_dir=args.results_dir, timeout_s=args.timeout)
+        failures, not_run = measure(names, _devices(args.device), quick=args.quick,
+                                    force=args.force, results_dir=args.results_dir,
+                                    timeout_s=args.timeout, deadline_s=args.deadline)
         for name, device, cause in failures:
             print(f"error: {name} on {device}: {cause}", file=sys.stderr)
+        if not_run:
+            print("error: not run before the --deadline: "
+                  + ", ".join(f"{n} on {d}" for n, d in not_run), file=sys.stderr)
+        bad = 1 if failures or not_run else 0
         if step == "measure":
-            return 1 if failures else 0
+            return bad
         render(args.results_dir)
         rc = site()
-        return rc or (1 if failures else 0)
+        return rc or bad
     if step == "render":
         for pid, msg in plausibility(load_all(args.results_dir)):
             log(f"implausible: {msg}  [waive with \"{pid}\" in the file's \"waivers\"]")

@@ -5,11 +5,16 @@ and the number comes from docs/results/<machine>/matmul.json at build time. A pa
 asks for a result that does not exist fails the build, naming the page and the key.
 
     val(snippet, path, device="cpu", digits=3)   the figure, formatted
+    fmt(x, digits=3)                             any number, formatted as val() does
     text(snippet, path, device="cpu")            a string from the result (a status, a reason)
     exists(snippet, path, device="cpu")          does the result have this key, not null?
     num(snippet, path, device="cpu")             the figure, as a number (for ratios)
     has(snippet, device="cuda")                  is there a run of it on such a device?
     who(snippet, device="cpu")                   which machine a val() came from
+    ceiling(kind, device="cpu")                  the device's ceiling: "bandwidth" (GB/s) or a
+                                                 dtype (GFLOP/s), the best any snippet reached
+    ceiling_kernel(kind, device="cpu")           the kernel that reached it, linked to its data
+    isa_peak(dtype, device="cpu"), isa_formula() the CPU's theoretical peak (arithmetic)
     chart(name, alt)                             a chart, light and dark, in the page's language
     table(name)                                  a rendered table, in the page's language
     provenance(snippet)                          machines, dates, versions, spread, raw files
@@ -43,7 +48,8 @@ HEADLINES = [
     ("CNN 训练 fp32 (图像/秒)", "CNN training fp32 (images/s)", "cnn_train", "precisions.fp32.images_per_s", "training.md#c1-2"),
     ("CNN 训练 bf16 (图像/秒)", "CNN training bf16 (images/s)", "cnn_train", "precisions.bf16.images_per_s", "training.md#c1-2"),
     ("GPT 训练 (token/秒)", "GPT training (tokens/s)", "gpt_train", "timing.tokens_per_s_median", "training.md#c2-3"),
-    ("屋顶线:fp32 峰值 (GFLOP/s)", "roofline: fp32 peak (GFLOP/s)", "roofline", "ceilings.fp32.peak_gflop_per_s", "roofline.md#x2"),
+    ("fp32 算力上限 (GFLOP/s)", "fp32 compute ceiling (GFLOP/s)", "@ceiling", "fp32", "roofline.md#x2"),
+    ("内存带宽上限 (GB/s)", "memory bandwidth ceiling (GB/s)", "@ceiling", "bandwidth", "roofline.md#x2"),
     ("all-reduce 峰值 busbw (GB/s)", "all-reduce peak busbw (GB/s)", "allreduce", "groups.0.peak.busbw_gb_per_s", "distributed.md#x1"),
     ("数据加载:模型吞吐 (样本/秒)", "data loading: model alone (samples/s)", "dataloader", "summary.model_samples_per_s", "cpu-role.md#c5-2"),
 ]
@@ -63,13 +69,69 @@ def define_env(env):
     def where():
         return env.page.file.src_uri if env.page is not None else "?"
 
+    def usable(r, device):
+        # A --quick run on a GPU never supplies a figure to a page: its sizes are too small.
+        return r["device"] == device and not (device == "cuda" and r["record"].get("quick"))
+
+    def featured(device):
+        """The machine whose `device` figures the pages quote: the one with the most snippets
+        measured on it (the newest among equals), so that one page's sentences all describe
+        one machine."""
+        count = {}
+        for rs in runs.values():
+            for r in rs:
+                if usable(r, device):
+                    n, newest = count.get(r["machine"], (0, ""))
+                    count[r["machine"]] = (n + 1, max(newest, r["record"]["measured_at"]))
+        return max(count, key=lambda m: count[m]) if count else None
+
     def pick(snippet, device):
-        """The run a figure comes from: the newest run of `snippet` on a `device`."""
-        candidates = [r for r in runs.get(snippet, []) if r["device"] == device]
+        """The run a figure comes from: the featured machine's run of `snippet` on `device`,
+        else the newest run of it on such a device."""
+        candidates = [r for r in runs.get(snippet, []) if usable(r, device)]
         if not candidates:
             raise ResultMissing(f"{where()}: no result for snippet '{snippet}' on device "
                                 f"'{device}' under docs/results")
-        return max(candidates, key=lambda r: r["record"]["measured_at"])
+        home = [r for r in candidates if r["machine"] == featured(device)]
+        return max(home or candidates, key=lambda r: r["record"]["measured_at"])
+
+    def ceilings_of(device):
+        machine = featured(device)
+        for rs in runs.values():
+            for r in rs:
+                if r["machine"] == machine and usable(r, device) and r.get("ceilings"):
+                    return r["ceilings"]
+        raise ResultMissing(f"{where()}: no ceilings for device '{device}': nothing measured on it")
+
+    def ceiling_entry(kind, device):
+        c = ceilings_of(device)
+        entry = c["bandwidth"] if kind == "bandwidth" else c["compute"].get(kind)
+        if entry is None:
+            raise ResultMissing(f"{where()}: no {kind} ceiling on device '{device}' (no kernel "
+                                f"of that kind measured, or none with a working set in DRAM)")
+        return entry
+
+    @env.macro
+    def ceiling(kind, device="cpu"):
+        """The device's ceiling: kind "bandwidth" (GB/s) or a dtype such as "fp32" (GFLOP/s),
+        the best rate any snippet measured on it (charts/ceilings.py)."""
+        return ceiling_entry(kind, device)["value"]
+
+    @env.macro
+    def ceiling_kernel(kind, device="cpu"):
+        """Which kernel reached the ceiling, linked to the results file it is in."""
+        e = ceiling_entry(kind, device)
+        link = f"{'../' * where().count('/')}results/{featured(device)}/{e['snippet']}.json"
+        return f"`{e['snippet']}.py`: {e['kernel']} ([{t('数据', 'data')}]({link}))"
+
+    @env.macro
+    def isa_peak(dtype="fp32", device="cpu"):
+        """The CPU's theoretical peak from its ISA (arithmetic, not a measurement), or None."""
+        return ((ceilings_of(device).get("isa_peak") or {}).get(dtype) or {}).get("gflop_per_s")
+
+    @env.macro
+    def isa_formula(dtype="fp32", device="cpu"):
+        return ((ceilings_of(device).get("isa_peak") or {}).get(dtype) or {}).get("formula", "")
 
     def lookup(snippet, path, device):
         value = pick(snippet, device)["result"]
@@ -108,15 +170,19 @@ def define_env(env):
         return value
 
     @env.macro
-    def val(snippet, path, device="cpu", digits=3):
-        x = num(snippet, path, device)
+    def fmt(x, digits=3):
+        """A number as val() writes it: 3 significant digits, thousands separated."""
         if abs(x) >= 1000:
             return f"{x:,.0f}"
         return f"{x:.{digits}g}"
 
     @env.macro
+    def val(snippet, path, device="cpu", digits=3):
+        return fmt(num(snippet, path, device), digits)
+
+    @env.macro
     def has(snippet, device="cuda"):
-        return any(r["device"] == device for r in runs.get(snippet, []))
+        return any(usable(r, device) for r in runs.get(snippet, []))
 
     @env.macro
     def who(snippet, device="cpu"):
@@ -214,8 +280,8 @@ def define_env(env):
     @env.macro
     def compare_table():
         """One column per (machine, device) found under docs/results, one row per headline."""
-        columns = sorted({(r["machine"], r["device"], r["label"]) for rs in runs.values() for r in rs},
-                         key=lambda c: (c[1] != "cpu", c[0]))
+        columns = sorted({(r["machine"], r["device"], r["label"]) for rs in runs.values() for r in rs
+                          if usable(r, r["device"])}, key=lambda c: (c[1] != "cpu", c[0]))
         if not columns:
             return t("*还没有任何测量结果。*", "*No measurements yet.*")
         from charts.style import fmt, md_table
@@ -223,8 +289,14 @@ def define_env(env):
         for zh, en, snippet, path, anchor in HEADLINES:
             cells = []
             for slug, device, _ in columns:
+                if snippet == "@ceiling":  # the device's ceiling, from every snippet (charts/ceilings.py)
+                    c = next((r["ceilings"] for rs in runs.values() for r in rs if r["machine"] == slug
+                              and r["device"] == device and r.get("ceilings")), None) or {}
+                    e = c.get("bandwidth") if path == "bandwidth" else (c.get("compute") or {}).get(path)
+                    cells.append(f"[{fmt(e['value'])}](results/{slug}/{e['snippet']}.json)" if e else "–")
+                    continue
                 run = next((r for r in runs.get(snippet, []) if r["machine"] == slug
-                            and r["device"] == device), None)
+                            and usable(r, device)), None)
                 value = run["result"] if run else None
                 for part in path.split("."):
                     value = value.get(part) if isinstance(value, dict) else (

@@ -8,7 +8,8 @@ Interleaves, round after round (so that drift and noise hit every contender alik
     of torch's and numpy's fp32, at the snippet's sizes)
   * numpy's own BLAS at the same sizes, timed here independently (best of repeats)
   * snippets/bandwidth.py --device cpu              (its best kernel, GB/s)
-  * benchmarks/stream.c, built with gcc -O3 -fopenmp -march=native (best of its kernels)
+  * benchmarks/stream.c, built with gcc -O3 -fopenmp -march=native (best of its kernels:
+    read, update in place, copy, triad)
 and prints the medians over rounds and the ratios the project's goals ask for:
 page fp32 figure >= 95% of numpy's best, snippet bandwidth >= 90% of STREAM in C.
 Speed is shown here, never asserted in tests.
@@ -67,7 +68,8 @@ def main():
     args = ap.parse_args()
     rows = {k: [] for k in ("page_fp32", "torch_fp32", "snippet_numpy_fp32", "numpy_fp32",
                             "snippet_bw", "stream_bw", "snippet_triad", "stream_triad",
-                            "snippet_read", "stream_read", "snippet_copy", "stream_copy")}
+                            "snippet_read", "stream_read", "snippet_copy", "stream_copy",
+                            "snippet_update", "stream_update")}
     for r in range(args.rounds):
         mm = snippet("matmul", "--device", "cpu", "--dtypes", "fp32")
         torch_fp32 = mm["dtypes"]["fp32"]["best"]["tflops"]
@@ -81,9 +83,10 @@ def main():
         rows["snippet_bw"].append(bw["best_gb_per_s"])
         rows["snippet_triad"].append(bw["kernels"]["triad"]["gb_per_s"])
         st = stream_best(mib)
-        rows["stream_bw"].append(max(st["copy_gb_per_s"], st["triad_gb_per_s"], st["read_gb_per_s"]))
+        rows["stream_bw"].append(max(st["copy_gb_per_s"], st["triad_gb_per_s"], st["read_gb_per_s"],
+                                     st["update_gb_per_s"]))
         rows["stream_triad"].append(st["triad_gb_per_s"])
-        for k in ("read", "copy"):
+        for k in ("read", "copy", "update"):
             rows[f"snippet_{k}"].append(bw["kernels"][k]["gb_per_s"])
             rows[f"stream_{k}"].append(st[f"{k}_gb_per_s"])
         print(f"round {r + 1}: page fp32 {rows['page_fp32'][-1] * 1e3:.0f} GFLOP/s "
@@ -99,8 +102,8 @@ def main():
     print(f"  page fp32 / numpy fp32     {med['page_fp32'] / med['numpy_fp32']:.3f}  (>= 0.95)")
     print(f"  torch fp32 / numpy fp32    {med['torch_fp32'] / med['numpy_fp32']:.3f}  (torch's own path)")
     print(f"  snippet best / STREAM best {med['snippet_bw'] / med['stream_bw']:.3f}  (>= 0.90)")
-    for k in ("read", "copy", "triad"):
-        print(f"  snippet {k} / STREAM {k}   {med[f'snippet_{k}'] / med[f'stream_{k}']:.3f}")
+    for k in ("read", "update", "copy", "triad"):
+        print(f"  snippet {k:6s} / STREAM {k:6s} {med[f'snippet_{k}'] / med[f'stream_{k}']:.3f}")
 
 
 if __name__ == "__main__":

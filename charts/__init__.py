@@ -4,8 +4,8 @@
 A run is one snippet measured on one device of one machine:
     {"machine": slug, "device": "cpu"|"cuda", "label": "...", "result": {...snippet JSON...},
      "record": {...provenance...}, "info": {...machine...}, "path": "results/<slug>/<name>.json",
-     "results_dir": the folder it was read from (for charts that also read other snippets' results),
-     "stale": bool}
+     "results_dir": the folder it was read from, "stale": bool,
+     "ceilings": charts.ceilings.ceilings() of its machine and device (None for a --quick GPU run)}
 """
 import hashlib
 import importlib
@@ -40,6 +40,12 @@ def runs_by_snippet(data):
                 "failure": d.get("failures", {}).get(device)})
     for runs in out.values():
         runs.sort(key=lambda r: (r["device"] != "cpu", r["info"]["cpu"]["logical_cores"], r["machine"]))
+    # Each run carries its device's ceilings: the best rates any snippet reached there.
+    from charts.ceilings import all_ceilings
+    ceil = all_ceilings(out)
+    for runs in out.values():
+        for r in runs:
+            r["ceilings"] = ceil.get((r["machine"], r["device"]))
     return out
 
 

@@ -143,13 +143,14 @@ def draw_time(runs):
             ax.plot(x, [p["median_s"] * us for p in pts], marker="o", ms=3, color=c, label=label)
             ax.fill_between(x, [p["min_s"] * us for p in pts], [p["max_s"] * us for p in pts],
                             color=c, alpha=0.2)
-            # The two-term model t = alpha + S / beta: alpha = the smallest message's time,
-            # beta = the peak algbw. It is drawn to show the two regimes, not fitted.
-            alpha, beta = g["latency_s"], g["peak"]["algbw_gb_per_s"] * 1e9
-            ax.plot(x, [(alpha + s / beta) * us for s in x], ls=":", lw=1, color=c,
-                    label=None if model_labelled else t("模型 α + S/β(α:最小消息耗时,β:峰值 algbw)",
-                                                        "model α + S/β (α: smallest message's time, β: peak algbw)"))
-            model_labelled = True
+            # The two-term model t = alpha + S / beta, fitted by the snippet to all the sizes.
+            fit = g.get("fit") or {}
+            if fit.get("alpha_s") is not None and fit.get("beta_bytes_per_s"):
+                alpha, beta = fit["alpha_s"], fit["beta_bytes_per_s"]
+                ax.plot(x, [(alpha + s / beta) * us for s in x], ls=":", lw=1, color=c,
+                        label=None if model_labelled else t("拟合 α + S/β(对所有消息大小)",
+                                                            "fit α + S/β (over all message sizes)"))
+                model_labelled = True
         if sizes:
             _size_axis(ax, sizes)
             log_axis(ax)

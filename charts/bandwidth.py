@@ -5,7 +5,7 @@ import numpy as np
 from charts.datasheets import datasheet_for
 from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
 
-KERNELS = ["read", "copy", "triad"]
+KERNELS = ["read", "update", "copy", "triad"]
 LINKS = ["h2d_pinned", "d2h_pinned", "h2d_pageable", "d2h_pageable"]
 
 
@@ -18,7 +18,8 @@ def _figures(r):
 
 def draw(runs):
     def draw_(t):
-        names = KERNELS + [k for k in LINKS if any(k in _figures(r) for r in runs)]
+        names = [k for k in KERNELS if any(k in _figures(r) for r in runs)]
+        names += [k for k in LINKS if any(k in _figures(r) for r in runs)]
         fig, ax = plt.subplots(figsize=(8, 4))
         x = np.arange(len(names))
         w = 0.8 / max(len(runs), 1)
@@ -37,7 +38,7 @@ def draw(runs):
         ax.set_xticks(x, names, rotation=20)
         log_axis(ax)
         ax.set_ylabel(t("GB/s(中位数,误差线为最小–最大,对数轴)", "GB/s (median, bars: min–max, log scale)"))
-        ax.set_title(t("内存带宽:读、拷贝、triad 以及主机↔设备", "Memory bandwidth: read, copy, triad, host↔device"))
+        ax.set_title(t("内存带宽:读、原地更新、拷贝、triad 以及主机↔设备", "Memory bandwidth: read, update, copy, triad, host↔device"))
         ax.legend(fontsize=8)
         return fig
     return draw_
@@ -47,14 +48,24 @@ def table(runs, lang):
     t = (lambda zh, en: zh) if lang == "zh" else (lambda zh, en: en)
     header = [t("设备", "device"), t("内核", "kernel"), t("GB/s(中位数)", "GB/s (median)"),
               t("最小–最大", "min–max"), t("次数", "runs"), t("计入字节/次", "bytes counted per call"),
+              t("write-allocate", "write-allocate"),
+              t("计入 write-allocate 的 GB/s", "GB/s with write-allocate counted"),
               t("缓冲区 / 末级缓存", "buffer / last-level cache")]
+    wa = {"none: the kernel stores nothing": t("无(不写入)", "none (no stores)"),
+          "none: a GPU writes whole sectors without reading them first":
+              t("无(GPU 整扇区写入,不先读)", "none (a GPU writes whole sectors unread)"),
+          "none: stores go to lines just read (in place)": t("无(原地写回刚读过的行)", "none (in place: stores hit lines just read)"),
+          "not counted (STREAM convention)": t("未计入(STREAM 惯例)", "not counted (STREAM convention)")}
     rows = []
     for r in runs:
         ratio = r["result"].get("buffer_over_cache")
         for name, s in _figures(r).items():
+            with_wa = s.get("gb_per_s_incl_write_allocate")
             rows.append([r["label"], name, fmt(s["gb_per_s"]),
                          f"{fmt(s['gb_per_s_min'])}–{fmt(s['gb_per_s_max'])}", s["runs"],
                          f"{s['bytes'] / 2 ** 20:,.0f} MiB",
+                         wa.get(s.get("write_allocate"), s.get("write_allocate") or "–"),
+                         fmt(with_wa) if with_wa else "–",
                          f"{ratio:.0f}×" if ratio and name in KERNELS else "–"])
     return md_table(header, rows)
 

@@ -116,12 +116,22 @@ def table(runs, lang):
                 rows.append([run_label(r, t), p, "–", t("未测:", "not run: ") + e.get("reason", "")[:90],
                              "–", "–", "–", "–", "–", "–", "–"])
                 continue
-            s = e["step"]
-            mem = f"{fmt(e['peak_memory_gb'])} GB" if e.get("peak_memory_gb") is not None else "–"
-            rows.append([run_label(r, t), p, e["batch"], fmt(s["median_s"] * 1e3),
-                         f"{fmt(s['min_s'] * 1e3)}–{fmt(s['max_s'] * 1e3)}", s["runs"],
-                         fmt(e["images_per_s"]), f"{fmt(e['images_per_s_min'])}–{fmt(e['images_per_s_max'])}",
-                         fmt(e["tflops"]), duration(e["projected_epoch_s"], t), mem])
+            # One row per batch size measured (a curve on a GPU); the fastest one is marked.
+            curve = e.get("curve") or [e]
+            for c in curve:
+                if c.get("status") != "ok":
+                    rows.append([run_label(r, t), p, c.get("batch", "–"),
+                                 t("未测:", "not run: ") + c.get("reason", "")[:90],
+                                 "–", "–", "–", "–", "–", "–", "–"])
+                    continue
+                s = c["step"]
+                mem = f"{fmt(c['peak_memory_gb'])} GB" if c.get("peak_memory_gb") is not None else "–"
+                best = len(curve) > 1 and c["batch"] == e["batch"]
+                rows.append([run_label(r, t), p, f"{c['batch']}" + (t("(最快)", " (fastest)") if best else ""),
+                             fmt(s["median_s"] * 1e3),
+                             f"{fmt(s['min_s'] * 1e3)}–{fmt(s['max_s'] * 1e3)}", s["runs"],
+                             fmt(c["images_per_s"]), f"{fmt(c['images_per_s_min'])}–{fmt(c['images_per_s_max'])}",
+                             fmt(c["tflops"]), duration(c["projected_epoch_s"], t), mem])
     return md_table(header, rows)
 
 

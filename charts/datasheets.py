@@ -1,28 +1,72 @@
-"""Published peak figures, NOT measured here. Shown next to our measurements, always
-labelled with their source. Keyed by a substring of torch.cuda.get_device_name()."""
+"""Published peak figures of GPUs, NOT measured here: the one table of them in the project.
 
-NVIDIA_H100 = ("NVIDIA H100 Tensor Core GPU datasheet, H100 SXM column "
-               "(https://www.nvidia.com/en-us/data-center/h100/)")
-NVIDIA_H200 = ("NVIDIA H200 Tensor Core GPU datasheet, H200 SXM column "
-               "(https://www.nvidia.com/en-us/data-center/h200/)")
+Shown next to our measurements, always labelled with their source; used as the physical bound
+that no measured figure of that GPU may pass. NVIDIA's datasheets print tensor-core rates with
+2:4 structured sparsity; the dense rate is half of it, and both are kept, labelled.
 
+A GPU is matched by its whole model name in torch.cuda.get_device_name(), the most specific
+first: "NVIDIA H100 NVL" is an H100 NVL, "NVIDIA H100 PCIe" an H100 PCIe, and only then
+"NVIDIA H100 80GB HBM3" the SXM part; "H200 NVL" before "H200"; "A10" never matches "A100".
+snippets/gpt_train.py keeps its own copy of the dense peaks (a snippet stands alone); a test
+checks that the two agree.
+"""
+import re
+
+_NV = "https://www.nvidia.com/en-us/data-center/"
+
+
+def _sheet(model, pattern, url, column, sparse, fp32, fp64, gb_per_s, memory_gb, l2_mb=None):
+    """One entry: `sparse` are the datasheet's tensor-core figures with sparsity (TFLOP/s)."""
+    dense = {k: v / 2 for k, v in sparse.items()}
+    return {"name": model, "pattern": pattern,
+            "source": f"NVIDIA {model} datasheet, {column} ({url})",
+            "tflops": {"fp64": fp64, "fp32": fp32, **dense},   # dense
+            "sparse_tflops": dict(sparse),
+            "gb_per_s": gb_per_s, "memory_gb": memory_gb, "l2_mb": l2_mb}
+
+
+_HOPPER_SXM = {"tf32": 989, "bf16": 1979, "fp16": 1979, "fp8": 3958}
+_HOPPER_NVL = {"tf32": 835, "bf16": 1671, "fp16": 1671, "fp8": 3341}
+
+# Most specific pattern first: the first match wins.
 DATASHEETS = [
-    # match, name, source, dense tensor TFLOP/s by dtype (sparse = 2x for tf32/bf16/fp16/fp8),
-    # memory bandwidth GB/s
-    {"match": "H100", "name": "H100 SXM", "source": NVIDIA_H100,
-     "tflops": {"fp64": 67, "fp32": 67, "tf32": 494.7, "bf16": 989.4, "fp16": 989.4, "fp8": 1978.9},
-     "sparse_tflops": {"tf32": 989.4, "bf16": 1978.9, "fp16": 1978.9, "fp8": 3957.8},
-     "gb_per_s": 3350},
-    {"match": "H200", "name": "H200 SXM", "source": NVIDIA_H200,
-     "tflops": {"fp64": 67, "fp32": 67, "tf32": 494.7, "bf16": 989.4, "fp16": 989.4, "fp8": 1978.9},
-     "sparse_tflops": {"tf32": 989.4, "bf16": 1978.9, "fp16": 1978.9, "fp8": 3957.8},
-     "gb_per_s": 4800},
+    _sheet("H200 NVL", r"H200 NVL", _NV + "h200/", "H200 NVL column", _HOPPER_NVL,
+           fp32=60, fp64=60, gb_per_s=4800, memory_gb=141, l2_mb=60),
+    _sheet("H200 SXM", r"H200", _NV + "h200/", "H200 SXM column", _HOPPER_SXM,
+           fp32=67, fp64=67, gb_per_s=4800, memory_gb=141, l2_mb=60),
+    _sheet("H100 NVL", r"H100 NVL", _NV + "h100/", "H100 NVL column", _HOPPER_NVL,
+           fp32=60, fp64=60, gb_per_s=3900, memory_gb=94, l2_mb=50),
+    _sheet("H100 PCIe", r"H100 PCIe", _NV + "h100/", "H100 PCIe column",
+           {"tf32": 756, "bf16": 1513, "fp16": 1513, "fp8": 3026},
+           fp32=51, fp64=51, gb_per_s=2000, memory_gb=80, l2_mb=50),
+    _sheet("H100 SXM", r"H100", _NV + "h100/", "H100 SXM column", _HOPPER_SXM,
+           fp32=67, fp64=67, gb_per_s=3350, memory_gb=80, l2_mb=50),
+    # A100: the 80 GB SXM part's bandwidth, the highest of its variants (40 GB: 1,555 GB/s).
+    _sheet("A100", r"A100", _NV + "a100/", "A100 80GB SXM column",
+           {"tf32": 312, "bf16": 624, "fp16": 624},
+           fp32=19.5, fp64=19.5, gb_per_s=2039, memory_gb=80, l2_mb=40),
+    _sheet("L40S", r"L40S", _NV + "l40s/", "L40S column",
+           {"tf32": 366, "bf16": 733, "fp16": 733, "fp8": 1466},
+           fp32=91.6, fp64=None, gb_per_s=864, memory_gb=48, l2_mb=96),
+    _sheet("L4", r"L4", _NV + "l4/", "L4 column",
+           {"tf32": 120, "bf16": 242, "fp16": 242, "fp8": 485},
+           fp32=30.3, fp64=None, gb_per_s=300, memory_gb=24, l2_mb=48),
+    _sheet("A10", r"A10", _NV + "products/a10-gpu/", "A10 column",
+           {"tf32": 125, "bf16": 250, "fp16": 250},
+           fp32=31.2, fp64=None, gb_per_s=600, memory_gb=24, l2_mb=6),
 ]
+
+
+def _whole(pattern):
+    # A whole model name: "A10" matches neither "A100" nor "A10G", "L4" not "L40S".
+    return re.compile(r"(?<![A-Za-z0-9])" + pattern + r"(?![A-Za-z0-9])", re.I)
+
+
+_COMPILED = [(_whole(e["pattern"]), e) for e in DATASHEETS]
 
 
 def datasheet_for(gpu_name):
     """The datasheet entry for a GPU name, or None (CPUs and unknown GPUs)."""
-    for entry in DATASHEETS:
-        if gpu_name and entry["match"] in gpu_name:
-            return entry
-    return None
+    if not gpu_name:
+        return None
+    return next((e for rx, e in _COMPILED if rx.search(gpu_name)), None)

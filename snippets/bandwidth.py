@@ -4,17 +4,20 @@
 Tests claim C3.1 of the article: GPU memory is much faster than CPU memory, and training,
 which streams weights and activations through memory all the time, feels the difference.
 
-Three kernels run on fp32 buffers at least 4x the last-level cache (so that they measure
-DRAM/HBM, not cache):
-    read    s = sum(a)            bytes = N*4              (read only: no store at all)
-    copy    b = a                 bytes = 2*N*4            (read a + write b)
-    triad   a = b + s*c           bytes = 3*N*4            (read b, c + write a)
+Four kernels run on fp64 buffers (as STREAM does) at least 4x the last-level cache, so that
+they measure DRAM/HBM, not cache. (Bytes are bytes, but on a CPU with few cores torch's fp32
+elementwise loops can fall short of the memory, while its fp64 ones keep up.)
+    read    s = sum(a)            bytes = N*8              (read only: no store at all)
+    update  a = s*a, in place     bytes = 2*N*8            (read a + write a back)
+    copy    b = a                 bytes = 2*N*8            (read a + write b)
+    triad   a = b + s*c           bytes = 3*N*8            (read b, c + write a)
 Bytes are counted as STREAM counts them: each array read or written once. On a CPU a
 store first reads its cache line (write-allocate) unless the code uses streaming stores,
 so copy and triad move more bytes than counted and under-report the hardware; each kernel
 says so ("write_allocate") and a CPU run also gives the rate with that read counted
-(copy 3N*4, triad 4N*4 bytes). The read kernel has no stores and avoids the question; a
-GPU writes whole sectors without reading them first. The device's bandwidth is the best
+(copy 3N*8, triad 4N*8 bytes). The read kernel has no stores and avoids the question, and
+so does update, whose stores land on the lines it has just read (like an optimizer step,
+which updates its tensors in place); a GPU writes whole sectors without reading them first. The device's bandwidth is the best
 kernel as counted ("best_gb_per_s", "best_kernel"). Where CUDA exists, host<->device
 copies are timed too, from pinned (page-locked) and pageable host memory.
 
@@ -39,7 +42,8 @@ import torch
 METHOD_VERSION = 2  # 2: blocks sized from one warm call; write-allocate stated per kernel
 MIN_RUNS = 5
 BLOCK_S = 0.02  # seconds of calls per timed block (see time_call)
-ELT = 4  # bytes per fp32 element
+ELT = 8  # bytes per fp64 element
+DTYPE = torch.float64
 
 
 def log(msg):
@@ -108,7 +112,7 @@ def time_call(fn, device, min_run_time, block_s=BLOCK_S):
 
 
 def measure(device, quick=False, buffer_mb=None):
-    """Measure read / copy / triad on `device` (and host<->device on CUDA); return a dict."""
+    """Measure read / update / copy / triad on `device` (and host<->device on CUDA); a dict."""
     device = torch.device(device)
     gen = torch.Generator(device=device).manual_seed(0)
     llc = last_level_cache_bytes(device)
@@ -120,18 +124,22 @@ def measure(device, quick=False, buffer_mb=None):
         nbytes = max(4 * (llc or 32 * 2 ** 20), floor)
         if device.type == "cuda" and not quick:
             nbytes = max(nbytes, 1024 * 2 ** 20)
+        if quick:  # seconds, not minutes, on a CPU with a large L3: the data may sit in cache
+            nbytes = floor
     n = nbytes // ELT
     min_run_time = 0.1 if quick else 0.5
     log(f"buffers: {n * ELT / 2 ** 20:.0f} MiB each; last-level cache: "
         f"{(llc or 0) / 2 ** 20:.0f} MiB")
 
-    a = torch.randn(n, device=device, generator=gen)
-    b = torch.randn(n, device=device, generator=gen)
-    c = torch.randn(n, device=device, generator=gen)
+    a = torch.randn(n, dtype=DTYPE, device=device, generator=gen)
+    b = torch.randn(n, dtype=DTYPE, device=device, generator=gen)
+    c = torch.randn(n, dtype=DTYPE, device=device, generator=gen)
     scalar = 3.0
-    # name: (call, bytes counted, arrays touched, stores: arrays written)
+    # name: (call, bytes counted, arrays touched, stores: arrays written, -1 in place)
     kernels = {
         "read": (lambda: a.sum(), n * ELT, 1, 0),
+        # 0.999999: the values barely move, and no kernel can skip a multiply by it.
+        "update": (lambda: c.mul_(0.999999), 2 * n * ELT, 1, -1),
         "copy": (lambda: b.copy_(a), 2 * n * ELT, 2, 1),
         "triad": (lambda: torch.add(b, c, alpha=scalar, out=a), 3 * n * ELT, 3, 1),
     }
@@ -141,12 +149,14 @@ def measure(device, quick=False, buffer_mb=None):
     log(f"triad check: {'ok' if ok else 'WRONG'}")
     out = {"buffer_bytes": n * ELT, "last_level_cache_bytes": llc,
            "buffer_over_cache": (n * ELT / llc) if llc else None,
-           "dtype": "fp32", "validated": bool(ok), "kernels": {}}
+           "dtype": "fp64", "validated": bool(ok), "kernels": {}}
     for name, (fn, nb, arrays, stores) in kernels.items():
         k = spread(time_call(fn, device, min_run_time), nb)
         k["working_set_bytes"] = arrays * n * ELT
         if stores == 0:
             k["write_allocate"] = "none: the kernel stores nothing"
+        elif stores < 0:  # in place: each store lands on a line the kernel has just read
+            k["write_allocate"] = "none: stores go to lines just read (in place)"
         elif device.type == "cuda":
             k["write_allocate"] = "none: a GPU writes whole sectors without reading them first"
         else:
@@ -170,10 +180,10 @@ def host_device(device, quick, min_run_time, gen):
     """Time host->device and device->host copies from pinned and pageable host buffers."""
     nbytes = (64 if quick else 512) * 2 ** 20
     n = nbytes // ELT
-    dev = torch.randn(n, device=device, generator=gen)
+    dev = torch.randn(n, dtype=DTYPE, device=device, generator=gen)
     res = {"bytes": nbytes, "working_set_bytes": nbytes}
     for pinned in (True, False):
-        host = torch.randn(n, pin_memory=pinned)
+        host = torch.randn(n, dtype=DTYPE, pin_memory=pinned)
         kind = "pinned" if pinned else "pageable"
         # non_blocking only helps from pinned memory; time_call synchronises after each block.
         res[f"h2d_{kind}"] = spread(time_call(lambda: dev.copy_(host, non_blocking=pinned),
@@ -198,7 +208,9 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default=None, choices=["cpu", "cuda"],
                     help="device to measure (default: cuda if available, else cpu)")
-    ap.add_argument("--quick", action="store_true", help="fewer timed runs, finishes in seconds")
+    ap.add_argument("--quick", action="store_true",
+                    help="small buffers (64 MiB; 256 on a GPU) and fewer runs: seconds, but the "
+                         "data may sit in cache, so the figures are not the memory's")
     ap.add_argument("--buffer-mb", type=float, default=None,
                     help="size of each buffer in MiB (default: 4x the last-level cache)")
     ap.add_argument("--out", default=None, help="write the JSON here instead of stdout")

@@ -38,6 +38,7 @@ Bytes of each offload copy: 4 N (fp32 gradients down, fp32 parameters up).
 FLOPs of one MLP step: 6 x batch x layers x width^2 (forward 2, backward 4 per multiply-add).
 """
 import argparse
+import glob
 import json
 import sys
 import time
@@ -58,12 +59,34 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def cpu_llc_bytes():
+    """The CPU's last-level cache (L3 summed over its instances), from /sys; None if unknown."""
+    sizes = {}
+    for d in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cache/index[0-9]*"):
+        try:
+            with open(d + "/level") as f:
+                if f.read().strip() != "3":
+                    continue
+            with open(d + "/size") as f:
+                text = f.read().strip()
+            with open(d + "/shared_cpu_list") as f:
+                sizes[f.read().strip()] = int(text.rstrip("KMG")) * {"K": 2 ** 10, "M": 2 ** 20,
+                                                                     "G": 2 ** 30}.get(text[-1:], 1)
+        except (OSError, ValueError):
+            continue
+    return sum(sizes.values()) or None
+
+
 def sizes_for(device, quick):
+    """Parameter counts for part A. On a CPU the largest is big enough that the update's
+    working set (param, grad and two moments: 16 bytes a parameter) is at least 4x the
+    last-level cache, so its bandwidth is the memory's, not the cache's."""
     if quick:
         return [4_000_000]
     if device.type == "cuda":
         return [10_000_000, 100_000_000, 500_000_000]
-    return [10_000_000, 50_000_000]
+    dram = 4 * (cpu_llc_bytes() or 32 * 2 ** 20) // 16
+    return [10_000_000, 50_000_000] + ([-(-dram // 10_000_000) * 10_000_000] if dram > 50_000_000 else [])
 
 
 def sync(device):

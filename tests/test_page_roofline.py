@@ -43,59 +43,49 @@ def test_chart_module_renders_every_file(tmp_path):
 
 
 def test_tables_hold_the_committed_numbers(tmp_path):
+    """The ceilings table names the device's ceilings and the kernels that reached them; each
+    kernel's row is placed under those roofs (not under the roofline run's own best)."""
     from charts import roofline
     from charts.style import fmt
-    res = results_of("roofline")
-    roofline.render(committed_runs("roofline"), tmp_path)
+    runs = committed_runs("roofline")
+    roofline.render(runs, tmp_path)
     ceil = (tmp_path / "roofline-ceilings-table.en.md").read_text()
-    c = res["ceilings"]
-    assert fmt(c["bandwidth"]["peak_gb_per_s"]) in ceil
-    assert fmt(c["fp32"]["peak_gflop_per_s"]) in ceil and fmt(c["fp32"]["ridge_point_flop_per_byte"]) in ceil
+    for r in runs:
+        c = r["ceilings"]
+        b, f = c["bandwidth"], c["compute"]["fp32"]
+        assert f"{fmt(b['value'])} ({b['snippet']}.py: {b['kernel']})" in ceil
+        assert f"{fmt(f['value'])} ({f['snippet']}.py: {f['kernel']})" in ceil
+        assert fmt(f["value"] / b["value"]) in ceil
+        own = r["result"]["ceilings"]
+        assert f"{fmt(own['fp32']['peak_gflop_per_s'])} / {fmt(own['bandwidth']['peak_gb_per_s'])}" in ceil
     table = (tmp_path / "roofline-table.zh.md").read_text()
-    for k in res["kernels"]:
+    r = runs[0]
+    rf = roofline.roofs(r)
+    for k in r["result"]["kernels"]:
         if "status" in k:
             continue
         row = next(line for line in table.splitlines()
                    if f"| {k['name']} | {k['dtype']} | {k['shape']} |" in line)
         assert f"| {fmt(k['intensity_flop_per_byte'])} |" in row
         assert fmt(k["gflop_per_s_median"]) in row
-        if k.get("fraction_of_roofline") is not None:
-            assert f"{100 * k['fraction_of_roofline']:.0f}%" in row
-            assert ("内存带宽" if k["bound"] == "memory" else "算力") in row
+        bound, roof, frac = roofline.place(k, rf)
+        i = k["intensity_flop_per_byte"]
+        assert roof == pytest.approx(min(rf["compute"]["fp32"]["value"], i * rf["bandwidth"]["value"]))
+        if frac is not None:
+            assert f"{100 * frac:.0f}%" in row
+            assert ("内存带宽" if bound == "memory" else "算力") in row
 
 
-def test_the_roofline_needs_only_its_own_data(tmp_path, monkeypatch):
-    """The overlay of the other snippets' ceilings is for information: without them (or with
-    their results unreadable) the chart and the tables still render."""
-    import build_results
+def test_a_run_without_device_ceilings_falls_back_to_its_own(tmp_path):
+    """A --quick GPU run supplies no device ceiling; its chart still has roofs: its own best."""
     from charts import roofline
-
-    runs = committed_runs("roofline")
-
-    def broken(*a, **k):
-        raise build_results.UserError("no results here")
-    monkeypatch.setattr(build_results, "load_all", broken)
-    assert roofline.other_ceilings(runs[0]) == {}
-    files = {p.name for p in roofline.render(runs, tmp_path)}
+    r = dict(committed_runs("roofline")[0], ceilings=None)
+    rf = roofline.roofs(r)
+    own = r["result"]["ceilings"]
+    assert rf["compute"]["fp32"]["value"] == own["fp32"]["peak_gflop_per_s"]
+    assert rf["bandwidth"]["value"] == own["bandwidth"]["peak_gb_per_s"]
+    files = {p.name for p in roofline.render([r], tmp_path)}
     assert "roofline.en.light.svg" in files
-    row = (tmp_path / "roofline-ceilings-table.en.md").read_text().splitlines()[2]
-    assert row.endswith("| – | – |"), row
-
-
-def test_overlay_reads_the_other_snippets_on_the_same_machine():
-    from charts import roofline
-    run = next(r for r in committed_runs("roofline") if r["device"] == "cpu")
-    others = roofline.other_ceilings(run)
-    mm = ROOT / "docs" / "results" / run["machine"] / "matmul.json"
-    bw = ROOT / "docs" / "results" / run["machine"] / "bandwidth.json"
-    if mm.exists() and "cpu" in json.loads(mm.read_text())["runs"]:
-        best = json.loads(mm.read_text())["runs"]["cpu"]["result"]["dtypes"]["fp32"]["best"]["tflops"]
-        assert others["matmul.py torch fp32"] == ("flops", "fp32", pytest.approx(best * 1000))
-    if bw.exists() and "cpu" in json.loads(bw.read_text())["runs"]:
-        best = json.loads(bw.read_text())["runs"]["cpu"]["result"]["best_gb_per_s"]
-        assert others["bandwidth.py"] == ("bytes", None, best)
-    if not mm.exists() and not bw.exists():
-        assert others == {}
 
 
 # ---------------------------------------------------------------- the built page
@@ -107,19 +97,29 @@ def pages(built_site):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_shows_the_committed_numbers(pages, lang):
-    res = results_of("roofline")
-    c = res["ceilings"]
+    from charts import roofline
+    r = committed_runs("roofline")[0]
+    c = r["ceilings"]
     text = text_of(pages[lang])
-    bw, pk = c["bandwidth"]["peak_gb_per_s"], c["fp32"]["peak_gflop_per_s"]
-    ridge = c["fp32"]["ridge_point_flop_per_byte"]
+    bw, pk = c["bandwidth"]["value"], c["compute"]["fp32"]["value"]
+    ridge = pk / bw
     assert f"{val(bw)} GB/s" in text and f"{val(pk)} GFLOP/s" in text
+    assert f"{c['bandwidth']['snippet']}.py: {c['bandwidth']['kernel']}" in text
+    assert f"{c['compute']['fp32']['snippet']}.py: {c['compute']['fp32']['kernel']}" in text
     assert val(ridge) in text
     assert f"{bw / 6:.3g} GFLOP/s" in text and f"{100 * bw / 6 / pk:.2g}%" in text
     assert f"{6 * ridge:.0f}" in text
-    # every kernel of the committed run is in the table on the page
-    for k in res["kernels"]:
-        if "fraction_of_roofline" in k and k["fraction_of_roofline"] is not None:
-            assert f"{100 * k['fraction_of_roofline']:.0f}%" in text
+    isa = (c.get("isa_peak") or {}).get("fp32")
+    if isa:  # the ISA's arithmetic, labelled as such
+        assert val(isa["gflop_per_s"]) in text and isa["formula"] in text
+        assert ("算术,非实测" if lang == "zh" else "not a measurement") in text
+    # every kernel of the committed run is in the table on the page, placed under the roofs
+    rf = roofline.roofs(r)
+    for k in r["result"]["kernels"]:
+        if "status" not in k:
+            frac = roofline.place(k, rf)[2]
+            if frac is not None:
+                assert f"{100 * frac:.0f}%" in text
     assert VERDICT[lang] in text
 
 
@@ -151,21 +151,33 @@ FAKE_GPU = "Test GPU 9000"
 
 
 def fake_gpu_result(cpu):
-    """A made-up CUDA result with the snippet's CUDA schema (fp32 and bf16 ceilings)."""
+    """A made-up CUDA result with the snippet's CUDA schema: every kernel 100x faster (matmuls
+    150x), and bf16 matmuls 14x faster than fp32 ones."""
     g = copy.deepcopy(cpu)
     g["device"] = {"type": "cuda", "name": FAKE_GPU, "capability": "9.0", "multiprocessors": 132}
     g.pop("skipped_dtypes", None)
-    c = g["ceilings"]
-    c["bandwidth"]["peak_gb_per_s"] = 3000.0
-    c["fp32"]["peak_gflop_per_s"] = 50000.0
-    c["fp32"]["ridge_point_flop_per_byte"] = 50000.0 / 3000.0
-    c["bf16"] = dict(c["fp32"], peak_gflop_per_s=700000.0, ridge_point_flop_per_byte=700000.0 / 3000.0)
     for k in g["kernels"]:
-        if "status" not in k and k["name"] in ("matmul", "bmm"):
-            bf = dict(k, dtype="bf16", intensity_flop_per_byte=2 * k["intensity_flop_per_byte"])
-            g["kernels"].append(bf)
-            break
+        if "status" in k:
+            continue
+        f = 150.0 if k["name"] in ("matmul", "bmm") else 100.0
+        for key in ("gflop_per_s_median", "gflop_per_s_min", "gflop_per_s_max",
+                    "gb_per_s_median", "gb_per_s_min", "gb_per_s_max"):
+            k[key] *= f
+    bf = [dict(k, dtype="bf16", intensity_flop_per_byte=2 * k["intensity_flop_per_byte"],
+               gflop_per_s_median=14 * k["gflop_per_s_median"], gflop_per_s_min=14 * k["gflop_per_s_min"],
+               gflop_per_s_max=14 * k["gflop_per_s_max"])
+          for k in g["kernels"] if "status" not in k and k["name"] in ("matmul", "bmm")]
+    g["kernels"] += bf
+    g["ceilings"]["bf16"] = dict(g["ceilings"]["fp32"])
     return g
+
+
+def expected_ceilings(g):
+    """The fake GPU's ceilings, worked out here from its kernels (the only snippet it ran)."""
+    ok = [k for k in g["kernels"] if "status" not in k]
+    mm = lambda dt: max(k["gflop_per_s_median"] for k in ok if k["dtype"] == dt and k["name"] in ("matmul", "bmm"))
+    bw = max(k["gb_per_s_median"] for k in ok if k["name"] not in ("matmul", "bmm"))
+    return mm("fp32"), mm("bf16"), bw
 
 
 @pytest.fixture(scope="module")
@@ -179,13 +191,12 @@ def test_page_with_a_gpu_run_shows_its_ceilings(gpu_site, lang):
     text = text_of((proj / PAGE[lang]).read_text())
     assert NO_GPU[lang] not in text
     assert FAKE_GPU in text
-    c = gpu["ceilings"]
-    assert f"{val(c['bandwidth']['peak_gb_per_s'])} GB/s" in text
-    assert f"{val(c['bf16']['peak_gflop_per_s'])} GFLOP/s" in text
-    assert val(c["bf16"]["ridge_point_flop_per_byte"]) in text
-    cpu_ridge = results_of("roofline")["ceilings"]["fp32"]["ridge_point_flop_per_byte"]
-    ratio = c["fp32"]["ridge_point_flop_per_byte"] / cpu_ridge
-    assert f"{ratio:.2g}" in text
+    fp32, bf16, bw = expected_ceilings(gpu)
+    assert f"{val(bw)} GB/s" in text
+    assert f"{val(bf16)} GFLOP/s" in text and val(bf16 / bw) in text
+    cpu = committed_runs("roofline")[0]["ceilings"]
+    cpu_ridge = cpu["compute"]["fp32"]["value"] / cpu["bandwidth"]["value"]
+    assert f"{(fp32 / bw) / cpu_ridge:.2g}" in text
     assert VERDICT[lang] in text
     for theme in ("light", "dark"):
         assert (proj / "site" / "generated" / f"roofline.{lang}.{theme}.svg").exists()
