@@ -28,8 +28,6 @@ import json
 import math
 import os
 import pathlib
-import platform
-import re
 import signal
 import subprocess
 import sys
@@ -37,246 +35,22 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent
-SNIPPETS_DIR = ROOT / "snippets"
-RESULTS_DIR = ROOT / "docs" / "results"
-GENERATED_DIR = ROOT / "docs" / "generated"
-SCHEMA_VERSION = 1
+if str(ROOT) not in sys.path:  # run from anywhere: the library lives next to this file
+    sys.path.insert(0, str(ROOT))
+
+from lib.machine import git_commit, machine_info, software_info  # noqa: E402
+from lib.plausibility import plausibility  # noqa: E402,F401  (hooks and tests call it from here)
+from lib.results import (GENERATED_DIR, RESULTS_DIR, SCHEMA_VERSION, SNIPPETS_DIR,  # noqa: E402
+                         UserError, load_all, read_results_file, scrub, snippet_names,
+                         source_sha256, write_json_atomic)
+
 DEFAULT_TIMEOUT_S = {"quick": 180, "full": 600}
 MIN_START_S = 1.0  # with --deadline, a snippet is not started with less time than this left
-# Fields every run record must carry; render refuses a file that lacks one.
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-RUN_FIELDS = ("method_version", "source_sha256", "command", "args", "measured_at", "software",
-              "cache_key", "quick", "result")
-
-
-class UserError(Exception):
-    """A problem with the input that deserves one clear line, not a traceback (exit 2)."""
 
 
 def log(msg=""):
     print(msg, flush=True)
-
-
-# ---------------------------------------------------------------- results files
-
-def snippet_names():
-    return sorted(p.stem for p in SNIPPETS_DIR.glob("*.py") if not p.name.startswith("_"))
-
-
-def source_sha256(name):
-    return hashlib.sha256((SNIPPETS_DIR / f"{name}.py").read_bytes()).hexdigest()
-
-
-def write_json_atomic(path, data):
-    """Write JSON so that a reader (or a crash) never sees a half-written file."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # published data: mkstemp would leave it readable by its owner only
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_results_file(path):
-    """Load and check one results file; raise UserError naming the file and the field."""
-    path = pathlib.Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    for field in ("schema_version", "snippet", "machine", "runs"):
-        if field not in data:
-            raise UserError(f"{path}: missing field '{field}'")
-    if data["schema_version"] != SCHEMA_VERSION:
-        raise UserError(f"{path}: schema_version {data['schema_version']!r} is not supported "
-                        f"(this build reads {SCHEMA_VERSION})")
-    for device, run in data["runs"].items():
-        for field in RUN_FIELDS:
-            if field not in run:
-                raise UserError(f"{path}: missing field 'runs.{device}.{field}'")
-    return data
-
-
-def load_all(results_dir=RESULTS_DIR):
-    """Every results file under results_dir, as {(machine_slug, snippet): data}."""
-    out = {}
-    for path in sorted(pathlib.Path(results_dir).glob("*/*.json")):
-        data = read_results_file(path)
-        data["_path"] = path
-        out[(path.parent.name, data["snippet"])] = data
-    return out
-
-
-# ---------------------------------------------------------------- the machine
-
-def _slug(text):
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def machine_slug(cpu, gpu):
-    """The results folder's name: the CPU's name, its family and model numbers (which tell
-    apart CPUs that share a marketing name, such as two 'AMD EPYC' VMs of different
-    generations), its logical cores, and the GPU model and count where there is one:
-    'amd-epyc-f26m2-2c', 'intel-xeon-platinum-8480-f6m143-16c-nvidia-h100-80gb-hbm3'."""
-    name = re.sub(r"\((r|tm)\)|\bcpu\b|\bprocessor\b|@.*$", " ", cpu["model"], flags=re.I)
-    ident = cpu.get("id") or {}
-    fam, model = ident.get("cpu family"), ident.get("model")
-    slug = _slug(name) or "cpu"
-    if fam is not None and model is not None:
-        slug += f"-f{_slug(str(fam))}m{_slug(str(model))}"
-    slug += f"-{cpu['logical_cores']}c"
-    if gpu:
-        slug += (f"-{gpu['count']}x-{_slug(gpu['name'])}" if gpu["count"] > 1
-                 else f"-{_slug(gpu['name'])}")
-    return slug
-
-
-def _cpu_info():
-    model, cores, ident = platform.processor() or platform.machine(), set(), {}
-    phys = core = None
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, val = line.partition(":")
-                key, val = key.strip(), val.strip()
-                if key == "model name":
-                    model = val
-                elif key in ("cpu family", "model", "stepping", "flags", "vendor_id", "cpu MHz"):
-                    ident[key] = val
-                elif key == "physical id":
-                    phys = val
-                elif key == "core id":
-                    core = val
-                elif not key and core is not None:
-                    cores.add((phys, core))
-                    phys = core = None
-        if core is not None:
-            cores.add((phys, core))
-    except OSError:
-        pass
-    ram = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    ram = round(int(line.split()[1]) * 1024 / 1e9, 1)
-    except OSError:
-        pass
-    logical = os.cpu_count()
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else logical
-    # family/model/stepping and the feature flags tell apart CPUs that share a marketing name
-    flags = ident.pop("flags", "")
-    vendor = ident.pop("vendor_id", None)
-    mhz, clock_source = _cpu_clock_mhz(ident.pop("cpu MHz", None))
-    ident["flags_sha256"] = hashlib.sha256(flags.encode()).hexdigest()[:12] if flags else None
-    return {"model": re.sub(r"\s+", " ", model).strip(), "logical_cores": logical,
-            "usable_cores": usable, "physical_cores": len(cores) or None, "ram_gb": ram,
-            "id": ident, "vendor": vendor,
-            # the vector extensions the theoretical peak is worked out from (charts/ceilings.py)
-            "isa": sorted(set(flags.split()) & ISA_FLAGS), "clock_mhz": mhz,
-            "clock_source": clock_source, "llc_bytes": _cpu_llc_bytes()}
-
-
-ISA_FLAGS = {"sse2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16",
-             "amx_tile", "asimd", "sve"}
-
-
-def _cpu_clock_mhz(reported):
-    """The CPU's highest clock the OS can tell: cpufreq's maximum where it exists (a host),
-    else the 'cpu MHz' of /proc/cpuinfo (in a VM often the nominal clock, not the turbo)."""
-    try:
-        with open("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq") as f:
-            return round(int(f.read()) / 1000, 1), "cpufreq cpuinfo_max_freq"
-    except (OSError, ValueError):
-        pass
-    try:
-        return (round(float(reported), 1), "/proc/cpuinfo cpu MHz") if reported else (None, None)
-    except ValueError:
-        return None, None
-
-
-def _cpu_llc_bytes():
-    """The last-level cache (L3 summed over its instances, else L2), from /sys."""
-    import glob
-    best = {}
-    for d in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cache/index[0-9]*"):
-        try:
-            level = int(open(d + "/level").read())
-            text = open(d + "/size").read().strip()
-            shared = open(d + "/shared_cpu_list").read().strip()
-            if open(d + "/type").read().strip() == "Instruction":
-                continue
-        except (OSError, ValueError):
-            continue
-        unit = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}.get(text[-1:], 1)
-        try:
-            best.setdefault(level, {})[shared] = int(text.rstrip("KMG")) * unit
-        except ValueError:
-            continue
-    if not best:
-        return None
-    return sum(best[max(best)].values())
-
-
-def _gpu_info(torch):
-    if not torch.cuda.is_available():
-        return None
-    p = torch.cuda.get_device_properties(0)
-    driver = None
-    try:
-        driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                capture_output=True, text=True, timeout=30).stdout.split("\n")[0].strip() or None
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"name": p.name, "count": torch.cuda.device_count(),
-            "memory_gb": round(p.total_memory / 1e9, 1), "capability": f"{p.major}.{p.minor}",
-            "multiprocessors": p.multi_processor_count, "driver": driver,
-            "cuda": torch.version.cuda, "l2_bytes": getattr(p, "L2_cache_size", None) or None}
-
-
-def machine_info():
-    """Describe this machine (no host name, user or path: this data is published)."""
-    import torch
-    cpu, gpu = _cpu_info(), _gpu_info(torch)
-    return {"slug": machine_slug(cpu, gpu), "cpu": cpu, "gpu": gpu, "os": platform.system(),
-            "arch": platform.machine()}
-
-
-def software_info():
-    import torch
-    sw = {"python": platform.python_version(), "torch": torch.__version__,
-          "cuda": torch.version.cuda, "cudnn": None, "numpy": None}
-    if torch.cuda.is_available():
-        sw["cudnn"] = torch.backends.cudnn.version()
-    try:
-        import numpy
-        sw["numpy"] = numpy.__version__
-    except ImportError:
-        pass
-    return sw
-
-
-def git_commit():
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "snippets"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return head.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 # ---------------------------------------------------------------- measure
@@ -367,7 +141,7 @@ def _kill_group(proc):
 # CNN); then what explains training (parallelism, the CPU's share of the work, data loading);
 # the arithmetic of train_memory and the all-reduce (skipped on one GPU); framework last: two
 # cold torch.compile runs make it the longest and it decides no headline. Snippets not named
-# here (a new one) run after these, by name. With --device all the GPU goes first.
+# here (a new one) run after these, in the order given. With --device all the GPU goes first.
 PRIORITY = ["matmul", "bandwidth", "roofline", "gpt_train", "cnn_train", "parallel",
             "cpu_control", "dataloader", "train_memory", "allreduce", "framework"]
 DEVICE_ORDER = ["cuda", "cpu"]
@@ -376,7 +150,7 @@ DEVICE_ORDER = ["cuda", "cpu"]
 def job_order(names, devices):
     """(snippet, device) jobs in the order measure runs them (see PRIORITY)."""
     rank = {n: i for i, n in enumerate(PRIORITY)}
-    ordered = sorted(names, key=lambda n: (rank.get(n, len(PRIORITY)), n))
+    ordered = sorted(names, key=lambda n: rank.get(n, len(PRIORITY)))  # stable: others as given
     devs = sorted(devices, key=lambda d: DEVICE_ORDER.index(d) if d in DEVICE_ORDER else len(DEVICE_ORDER))
     return [(n, d) for d in devs for n in ordered]
 
@@ -453,23 +227,6 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
     return failures, not_run
 
 
-def scrub(obj):
-    """Replace paths that name this host's user or layout (home, checkout, temp folders) in
-    every string of a result or failure cause: results files are published."""
-    places = sorted({str(pathlib.Path.home()), str(ROOT), tempfile.gettempdir()} - {"/", ""},
-                    key=len, reverse=True)
-    if isinstance(obj, str):
-        for place, name in ((p, "~" if p == str(pathlib.Path.home()) else
-                             "." if p == str(ROOT) else "$TMPDIR") for p in places):
-            obj = re.sub(re.escape(place) + r"(?=/|$|[^\w.-])", lambda _: name, obj)
-        return obj
-    if isinstance(obj, dict):
-        return {k: scrub(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [scrub(v) for v in obj]
-    return obj
-
-
 def _why_run(prev, key, name, args, software, force):
     if force:
         return "--force"
@@ -503,109 +260,15 @@ def _rel(path):
         return str(path)
 
 
-# ---------------------------------------------------------------- plausibility
-
-def plausibility(data):
-    """Figures that cannot be right, as [(id, message)], waived ones left out.
-
-    A figure above the datasheet peak of the device it names, a zero or negative time, a
-    GPU whose best matmul rate or memory bandwidth is below its own machine's CPU. A results
-    file may waive a check with "waivers": {"<id>": "why this figure is right after all"}.
-    """
-    from charts.ceilings import CACHE_FACTOR, llc_bytes
-    from charts.datasheets import datasheet_for
-    problems = []
-    for (slug, snippet), d in sorted(data.items()):
-        found = []
-        for device, run in d["runs"].items():
-            where = f"{slug}/{snippet}/{device}"
-            for path, key, value, _ in _numbers(run["result"]):
-                if not math.isfinite(value):
-                    found.append((f"{where}:not-finite:{path}", f"{where}: {path} = {value}"))
-                elif _is_time(key) and value <= 0:
-                    found.append((f"{where}:nonpositive:{path}", f"{where}: time {path} = {value} s"))
-            sheet = datasheet_for((d["machine"].get("gpu") or {}).get("name")) if device == "cuda" else None
-            if sheet:
-                llc = llc_bytes(d["machine"], device, {snippet: run["result"]})
-                for path, key, value, parent in _numbers(run["result"]):
-                    peak = _peak_for(sheet, path, key)
-                    ws = parent.get("working_set_bytes")
-                    if key.startswith("gb_per_s") and ws and llc and ws < CACHE_FACTOR * llc:
-                        continue  # a working set that (partly) fits in L2 measures cache, not HBM
-                    if peak and value > peak:
-                        found.append((f"{where}:above-datasheet:{path}",
-                                      f"{where}: {path} = {value:.4g} is above the {sheet['name']} "
-                                      f"datasheet peak {peak:g}"))
-        runs = d["runs"]
-        if snippet in PEAK_OF and "cpu" in runs and "cuda" in runs:
-            best = {dev: PEAK_OF[snippet](runs[dev]["result"]) for dev in ("cpu", "cuda")}
-            if best["cuda"] < best["cpu"]:
-                found.append((f"{slug}/{snippet}:gpu-below-cpu",
-                              f"{slug}/{snippet}: the GPU's peak ({best['cuda']:.4g}) is below "
-                              f"its own CPU's ({best['cpu']:.4g})"))
-        waivers = d.get("waivers", {})
-        problems += [(pid, msg) for pid, msg in found if not str(waivers.get(pid, "")).strip()]
-    return problems
-
-
-def _is_time(key):
-    """A duration in seconds by the naming rule of the snippets: median_s, min_s, step_s..."""
-    return (key.endswith("_s") and "_per_s" not in key and not key.startswith("per_s")
-            and not key.startswith("iqr"))  # a spread of 0 is fine; a time of 0 is not
-
-
-# A device's headline ceiling in a snippet's result: GPU below its own CPU here is a bug.
-PEAK_OF = {
-    "matmul": lambda r: max((e["best"]["tflops"] for e in r["dtypes"].values() if "best" in e), default=0),
-    "bandwidth": lambda r: r.get("best_gb_per_s", 0),
-}
-
-
-def _numbers(obj, path="", key="", parent=None):
-    """(path, key, value, the dict holding it) of every number in a nested result."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _numbers(v, f"{path}.{k}" if path else str(k), str(k), obj)
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _numbers(v, f"{path}.{i}", key, parent)
-    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        yield path, key, obj, parent if parent is not None else {}
-
-
-def _peak_for(sheet, path, key):
-    """The datasheet ceiling that a figure at `path` must stay under, or None."""
-    if key.startswith("gb_per_s"):
-        return sheet["gb_per_s"]
-    if key.startswith("tflops"):
-        parts = path.split(".")
-        if len(parts) > 1 and parts[0] == "dtypes" and parts[1] in sheet["tflops"]:
-            return sheet["tflops"][parts[1]]
-        return max(sheet["sparse_tflops"].values())
-    return None
-
-
 # ---------------------------------------------------------------- render and site
 
 def render(results_dir=RESULTS_DIR, out_dir=GENERATED_DIR):
     """Results -> SVG charts and markdown tables in out_dir. Imports no torch."""
     from charts import render_all
+    from lib.publish import publish_for_notebook
     data = load_all(results_dir)
     files = render_all(data, out_dir)
     return files + publish_for_notebook(data, out_dir)
-
-
-def publish_for_notebook(data, out_dir=GENERATED_DIR):
-    """Copies of the snippets and an index of the results, so that the notebook page can
-    fetch both from the published site when it runs outside a clone of the repository."""
-    from charts.style import write_bytes, write_text
-    out_dir = pathlib.Path(out_dir)
-    files = [write_bytes(out_dir / "snippets" / f"{n}.py", (SNIPPETS_DIR / f"{n}.py").read_bytes())
-             for n in snippet_names()]
-    index = {"snippets": snippet_names(),
-             "results": sorted(f"results/{slug}/{snippet}.json" for slug, snippet in data)}
-    files.append(write_text(out_dir / "results-index.json", json.dumps(index, indent=2) + "\n"))
-    return files
 
 
 def site(strict=True):

@@ -30,7 +30,7 @@ ROOT = pathlib.Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import build_results  # noqa: E402
+from lib.results import load_all  # noqa: E402
 from charts import runs_by_snippet  # noqa: E402
 
 
@@ -56,7 +56,7 @@ HEADLINES = [
 
 
 def define_env(env):
-    runs = runs_by_snippet(build_results.load_all())
+    runs = runs_by_snippet(load_all())
 
     def lang():  # the page being rendered: flops.md is Chinese, flops.en.md English
         page = env.page
@@ -114,7 +114,7 @@ def define_env(env):
     @env.macro
     def ceiling(kind, device="cpu"):
         """The device's ceiling: kind "bandwidth" (GB/s) or a dtype such as "fp32" (GFLOP/s),
-        the best rate any snippet measured on it (charts/ceilings.py)."""
+        the best rate any snippet measured on it (lib/ceilings.py)."""
         return ceiling_entry(kind, device)["value"]
 
     @env.macro
@@ -122,7 +122,10 @@ def define_env(env):
         """Which kernel reached the ceiling, linked to the results file it is in."""
         e = ceiling_entry(kind, device)
         link = f"{'../' * where().count('/')}results/{featured(device)}/{e['snippet']}.json"
-        return f"`{e['snippet']}.py`: {e['kernel']} ([{t('数据', 'data')}]({link}))"
+        cache = t(";工作集小于末级缓存的 4 倍,可能是缓存而不是内存的带宽",
+                  "; its working set is under 4× the last-level cache: this may be cache, not memory, "
+                  "bandwidth") if e.get("in_cache") else ""
+        return f"`{e['snippet']}.py`: {e['kernel']} ([{t('数据', 'data')}]({link}){cache})"
 
     @env.macro
     def isa_peak(dtype="fp32", device="cpu"):
@@ -250,7 +253,7 @@ def define_env(env):
 
     @env.macro
     def machines_table():
-        data = build_results.load_all()
+        data = load_all()
         machines = {}
         for (slug, snippet), d in data.items():
             m = machines.setdefault(slug, {"info": d["machine"], "dates": [], "snippets": set(),
@@ -289,7 +292,7 @@ def define_env(env):
         for zh, en, snippet, path, anchor in HEADLINES:
             cells = []
             for slug, device, _ in columns:
-                if snippet == "@ceiling":  # the device's ceiling, from every snippet (charts/ceilings.py)
+                if snippet == "@ceiling":  # the device's ceiling, from every snippet (lib/ceilings.py)
                     c = next((r["ceilings"] for rs in runs.values() for r in rs if r["machine"] == slug
                               and r["device"] == device and r.get("ceilings")), None) or {}
                     e = c.get("bandwidth") if path == "bandwidth" else (c.get("compute") or {}).get(path)

@@ -5,7 +5,7 @@ A run is one snippet measured on one device of one machine:
     {"machine": slug, "device": "cpu"|"cuda", "label": "...", "result": {...snippet JSON...},
      "record": {...provenance...}, "info": {...machine...}, "path": "results/<slug>/<name>.json",
      "results_dir": the folder it was read from, "stale": bool,
-     "ceilings": charts.ceilings.ceilings() of its machine and device (None for a --quick GPU run)}
+     "ceilings": lib.ceilings.ceilings() of its machine and device (None for a --quick GPU run)}
 """
 import hashlib
 import importlib
@@ -41,7 +41,7 @@ def runs_by_snippet(data):
     for runs in out.values():
         runs.sort(key=lambda r: (r["device"] != "cpu", r["info"]["cpu"]["logical_cores"], r["machine"]))
     # Each run carries its device's ceilings: the best rates any snippet reached there.
-    from charts.ceilings import all_ceilings
+    from lib.ceilings import all_ceilings
     ceil = all_ceilings(out)
     for runs in out.values():
         for r in runs:

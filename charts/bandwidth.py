@@ -2,7 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from charts.datasheets import datasheet_for
+from lib.datasheets import datasheet_for
 from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
 
 KERNELS = ["read", "update", "copy", "triad"]

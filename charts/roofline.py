@@ -2,7 +2,7 @@
 
 roofline                  per run, log-log: x = arithmetic intensity (FLOP/byte), y = GFLOP/s;
                           the roof min(peak, intensity x bandwidth) from the device's two
-                          ceilings (charts/ceilings.py: the best rate any snippet reached on
+                          ceilings (lib/ceilings.py: the best rate any snippet reached on
                           it, named; one roof per dtype), the ridge point marked, the ISA's
                           theoretical peak as a dashed line (arithmetic), every kernel a
                           labelled point with its min–max as a vertical bar.
@@ -50,7 +50,7 @@ def _short(k):
 # ---------------------------------------------------------------- the roofs
 
 def roofs(r):
-    """The roofs a run's kernels are placed under: the device's ceilings (charts/ceilings.py:
+    """The roofs a run's kernels are placed under: the device's ceilings (lib/ceilings.py:
     the best rate any snippet reached on it, named), for the dtypes this run measured.
     {"bandwidth": candidate or None, "compute": {dtype: candidate}, "isa": {dtype: ...}}."""
     own = r["result"].get("ceilings", {})

@@ -17,16 +17,18 @@ log = logging.getLogger("mkdocs.hooks.render_charts")
 
 
 def on_pre_build(config, **kwargs):
-    import build_results
+    from lib.plausibility import plausibility
+    from lib.publish import publish_for_notebook
+    from lib.results import GENERATED_DIR, UserError, load_all
     try:
-        data = build_results.load_all()
+        data = load_all()
         # An implausible figure is a warning, which `mkdocs build --strict` turns into a failure.
-        for pid, msg in build_results.plausibility(data):
+        for pid, msg in plausibility(data):
             log.warning(f"implausible result: {msg} (waive it with \"{pid}\" in the results "
                         f"file's \"waivers\", with the reason)")
         from charts import render_all
-        render_all(data, build_results.GENERATED_DIR)
+        render_all(data, GENERATED_DIR)
         # the notebook page fetches the snippets and the results index from the built site
-        build_results.publish_for_notebook(data, build_results.GENERATED_DIR)
-    except build_results.UserError as e:
+        publish_for_notebook(data, GENERATED_DIR)
+    except UserError as e:
         raise PluginError(str(e)) from None

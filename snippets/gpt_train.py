@@ -70,7 +70,7 @@ CONFIGS = {
 # Dense (no 2:4 sparsity) tensor-core peaks in TFLOP/s from NVIDIA's datasheets, which print
 # the sparse figure: these are half of it. "fp32" is the plain (non-tensor-core) FP32 rate.
 # Matched against torch.cuda.get_device_name() as a whole model name, first match wins, so
-# "H100 NVL" and "H100 PCIe" come before the SXM "H100". charts/datasheets.py in the
+# "H100 NVL" and "H100 PCIe" come before the SXM "H100". lib/datasheets.py in the
 # project holds the same figures (a test checks that the two agree).
 PEAK_TFLOPS = [
     ("H200 NVL", {"bf16": 835.5, "tf32": 417.5, "fp32": 60}),

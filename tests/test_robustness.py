@@ -186,7 +186,7 @@ def test_bad_results_file_fails_the_site_build_clearly(proj):
 
 @pytest.mark.parametrize("args,needle", [
     (["measure", "--only", "no_such_snippet"], "unknown snippet no_such_snippet"),
-    (["measure", "--timeout", "-5"], "must be positive"),
+    (["measure", "--timeout", "-5"], "must be a positive, finite number"),
     (["measure", "--timeout", "soon"], "not a number"),
 ])
 def test_bad_arguments(proj, args, needle):

@@ -170,7 +170,7 @@ def llc_bytes(info, device, results):
         gpu = info.get("gpu") or {}
         if gpu.get("l2_bytes"):
             return gpu["l2_bytes"]
-        from charts.datasheets import datasheet_for
+        from lib.datasheets import datasheet_for
         sheet = datasheet_for(gpu.get("name"))
         if sheet and sheet.get("l2_mb"):
             return sheet["l2_mb"] * 10 ** 6
@@ -243,7 +243,8 @@ def isa_peak(info):
 def ceilings(info, device, results):
     """The ceilings of one device of one machine.
 
-    Returns {"compute": {dtype: best candidate}, "bandwidth": best candidate or None,
+    Returns {"compute": {dtype: best candidate}, "bandwidth": best candidate or None (marked
+    "in_cache": True when no kernel with a DRAM-sized working set was measured),
     "llc_bytes", "isa_peak" (CPU only, or None), "candidates": every candidate}.
     """
     cands = candidates(results, device)
@@ -254,6 +255,9 @@ def ceilings(info, device, results):
             compute[c["dtype"]] = c
     dram = [c for c in cands if c["kind"] == "bandwidth" and in_dram(c, llc)]
     bandwidth = max(dram, key=lambda c: c["value"]) if dram else None
+    if bandwidth is None:  # e.g. only --quick runs: the best there is, marked as (maybe) cache
+        small = [c for c in cands if c["kind"] == "bandwidth"]
+        bandwidth = dict(max(small, key=lambda c: c["value"]), in_cache=True) if small else None
     return {"compute": compute, "bandwidth": bandwidth, "llc_bytes": llc,
             "isa_peak": isa_peak(info) if device == "cpu" else None, "candidates": cands}
 
