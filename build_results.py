@@ -6,6 +6,7 @@
                                     [--timeout SECONDS] [--deadline SECONDS]
     python build_results.py render          # results -> charts and tables (no torch needed)
     python build_results.py site            # mkdocs build --strict
+    python build_results.py check [FOLDER]  # is a results folder fit to publish? (exit 0/1/2)
 
 measure runs each snippets/<name>.py as a subprocess, the same command a reader runs, and
 stores its JSON with the run's provenance in docs/results/<machine>/<name>.json. A snippet
@@ -38,11 +39,11 @@ ROOT = pathlib.Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # run from anywhere: the library lives next to this file
     sys.path.insert(0, str(ROOT))
 
-from lib.machine import git_commit, machine_info, software_info  # noqa: E402
+from lib.machine import differences, git_commit, machine_info, software_info  # noqa: E402
 from lib.plausibility import plausibility  # noqa: E402,F401  (hooks and tests call it from here)
 from lib.results import (GENERATED_DIR, RESULTS_DIR, SCHEMA_VERSION, SNIPPETS_DIR,  # noqa: E402
-                         UserError, load_all, read_results_file, scrub, snippet_names,
-                         source_sha256, write_json_atomic)
+                         FolderLock, UserError, load_all, read_results_file, scrub,
+                         snippet_names, source_sha256, write_json_atomic)
 
 DEFAULT_TIMEOUT_S = {"quick": 180, "full": 600}
 MIN_START_S = 1.0  # with --deadline, a snippet is not started with less time than this left
@@ -169,6 +170,26 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
     out_dir = pathlib.Path(results_dir) / machine["slug"]
     log(f"machine: {machine['slug']}  (torch {software['torch']}, results in "
         f"{_rel(out_dir)})")
+    refuse_other_machine(out_dir, machine)
+    with FolderLock(out_dir):
+        return _measure_locked(names, devices, quick, force, timeout_s, deadline_s, machine,
+                               software, commit, out_dir)
+
+
+def refuse_other_machine(out_dir, machine):
+    """measure never writes into a folder that holds another machine's results."""
+    for path in sorted(pathlib.Path(out_dir).glob("*.json")):
+        stored = read_results_file(path).get("machine") or {}
+        diff = differences(stored, machine)
+        if diff:
+            raise UserError(
+                f"{_rel(out_dir)} holds results of another machine ({'; '.join(diff)}): measuring "
+                f"here would replace them; move that folder away or measure into another one "
+                f"(--results-dir)")
+
+
+def _measure_locked(names, devices, quick, force, timeout_s, deadline_s, machine, software,
+                    commit, out_dir):
     jobs = job_order(names, devices)
     failures, not_run, t_all = [], [], time.monotonic()
     ends_at = t_all + deadline_s if deadline_s else None
@@ -201,7 +222,9 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
                 f"the last good result, if any, is kept")
             not_run.append((name, device))
             continue
-        data = old or {"schema_version": SCHEMA_VERSION, "snippet": name, "runs": {}}
+        # Read again just before writing: keep every other device's run that is in the file now.
+        data = (read_results_file(path) if path.exists() else None) or {
+            "schema_version": SCHEMA_VERSION, "snippet": name, "runs": {}}
         data["machine"] = machine
         data.setdefault("failures", {})
         cause, result = scrub(cause), scrub(result)
@@ -265,9 +288,10 @@ def _rel(path):
 def render(results_dir=RESULTS_DIR, out_dir=GENERATED_DIR):
     """Results -> SVG charts and markdown tables in out_dir. Imports no torch."""
     from charts import render_all
+    from lib.featured import declared_in_config, featured_machine
     from lib.publish import publish_for_notebook
     data = load_all(results_dir)
-    files = render_all(data, out_dir)
+    files = render_all(data, out_dir, featured_machine(data, declared_in_config()))
     return files + publish_for_notebook(data, out_dir)
 
 
@@ -318,6 +342,10 @@ def main(argv=None):
                               "the reason is in build_results.py --help.")
     r = sub.add_parser("render", help="results to charts and tables (no torch needed)")
     sub.add_parser("site", help="mkdocs build --strict")
+    c = sub.add_parser("check", help="is a results folder fit to publish? (schema, plausibility, "
+                                     "provenance, privacy; exit 0 fine, 1 problems, 2 unusable)")
+    c.add_argument("folder", nargs="?", default=str(RESULTS_DIR),
+                   help="docs/results, or one machine's folder in it (default: docs/results)")
     # Options are honoured before or after the step's name: the top-level parser holds the
     # defaults, and a subparser sets a value only when it is given there (SUPPRESS), so
     # `--quick measure` and `measure --quick` mean the same.
@@ -383,6 +411,15 @@ def _run(args):
         files = render(args.results_dir, args.out)
         log(f"render: {len(files)} file(s) in {_rel(args.out)}")
         return 0
+    if step == "check":
+        from lib.check import check
+        problems, notes, n = check(args.folder)
+        for line in notes + problems:
+            print(f"check: {line}")
+        print(f"check: {n} file(s), {len(problems)} problem(s), {len(notes)} note(s)")
+        if any(p.startswith("schema:") for p in problems):
+            return 2  # a file that is not a results file: nothing can use it
+        return 1 if problems else 0
     return site()
 
 

@@ -23,6 +23,7 @@ asks for a result that does not exist fails the build, naming the page and the k
     compare_table()                              headline figures of every machine and device
     source(snippet)                              the snippet, included verbatim, collapsible
 """
+import json
 import pathlib
 import sys
 
@@ -38,25 +39,17 @@ class ResultMissing(Exception):
     pass
 
 
-# The headline figure of each snippet, for the machines page: (zh, en, snippet, path, page#anchor)
-HEADLINES = [
-    ("矩阵乘法 fp32 最佳 (TFLOP/s)", "matmul fp32, best (TFLOP/s)", "matmul", "dtypes.fp32.best.tflops", "flops.md#c2-2"),
-    ("矩阵乘法 bf16 最佳 (TFLOP/s)", "matmul bf16, best (TFLOP/s)", "matmul", "dtypes.bf16.best.tflops", "flops.md#c2-2"),
-    ("numpy fp32 最佳 (TFLOP/s)", "numpy fp32, best (TFLOP/s)", "matmul", "numpy.fp32.best.tflops", "flops.md#c2-2"),
-    ("内存带宽最佳 (GB/s)", "memory bandwidth, best (GB/s)", "bandwidth", "best_gb_per_s", "bandwidth.md#c3-1"),
-    ("主机到 GPU,锁页 (GB/s)", "host to GPU, pinned (GB/s)", "bandwidth", "host_device.h2d_pinned.gb_per_s", "bandwidth.md#c3-1"),
-    ("CNN 训练 fp32 (图像/秒)", "CNN training fp32 (images/s)", "cnn_train", "precisions.fp32.images_per_s", "training.md#c1-2"),
-    ("CNN 训练 bf16 (图像/秒)", "CNN training bf16 (images/s)", "cnn_train", "precisions.bf16.images_per_s", "training.md#c1-2"),
-    ("GPT 训练 (token/秒)", "GPT training (tokens/s)", "gpt_train", "timing.tokens_per_s_median", "training.md#c2-3"),
-    ("fp32 算力上限 (GFLOP/s)", "fp32 compute ceiling (GFLOP/s)", "@ceiling", "fp32", "roofline.md#x2"),
-    ("内存带宽上限 (GB/s)", "memory bandwidth ceiling (GB/s)", "@ceiling", "bandwidth", "roofline.md#x2"),
-    ("all-reduce 峰值 busbw (GB/s)", "all-reduce peak busbw (GB/s)", "allreduce", "groups.0.peak.busbw_gb_per_s", "distributed.md#x1"),
-    ("数据加载:模型吞吐 (样本/秒)", "data loading: model alone (samples/s)", "dataloader", "summary.model_samples_per_s", "cpu-role.md#c5-2"),
-]
-
-
 def define_env(env):
-    runs = runs_by_snippet(load_all())
+    from mkdocs.exceptions import PluginError
+
+    from lib.featured import featured_machine
+    from lib.results import UserError
+    try:
+        data = load_all()
+        home = featured_machine(data, (env.conf.get("extra") or {}).get("featured_machine", "auto"))
+    except UserError as e:
+        raise PluginError(str(e)) from None
+    runs = runs_by_snippet(data, home)
 
     def lang():  # the page being rendered: flops.md is Chinese, flops.en.md English
         page = env.page
@@ -74,16 +67,23 @@ def define_env(env):
         return r["device"] == device and not (device == "cuda" and r["record"].get("quick"))
 
     def featured(device):
-        """The machine whose `device` figures the pages quote: the one with the most snippets
-        measured on it (the newest among equals), so that one page's sentences all describe
-        one machine."""
+        """The machine whose `device` figures the pages quote: the featured machine (mkdocs.yml
+        extra.featured_machine, lib/featured.py) where it measured that device, else the one
+        with the most snippets measured on it (the newest among equals)."""
         count = {}
         for rs in runs.values():
             for r in rs:
                 if usable(r, device):
                     n, newest = count.get(r["machine"], (0, ""))
                     count[r["machine"]] = (n + 1, max(newest, r["record"]["measured_at"]))
+        if home in count:
+            return home
         return max(count, key=lambda m: count[m]) if count else None
+
+    @env.macro
+    def featured_machine_name():
+        """The featured machine's folder name (or an empty string when nothing was measured)."""
+        return home or ""
 
     def pick(snippet, device):
         """The run a figure comes from: the featured machine's run of `snippet` on `device`,
@@ -199,8 +199,17 @@ def define_env(env):
                 raise ResultMissing(f"{where()}: chart '{name}' was not rendered "
                                     f"(no results for it under docs/results?)")
         prefix = "../" * (where().count("/"))
-        return (f"![{alt}]({prefix}{base}.light.svg#only-light)\n"
-                f"![{alt}]({prefix}{base}.dark.svg#only-dark)")
+        images = (f"![{alt}]({prefix}{base}.light.svg#only-light)\n"
+                  f"![{alt}]({prefix}{base}.dark.svg#only-dark)")
+        # A chart draws at most a few runs (charts/style.py chart_runs); say which it left out.
+        charted = ROOT / "docs" / "generated" / f"{name.split('-')[0]}.charted.json"
+        left_out = json.loads(charted.read_text()).get("left_out", []) if charted.exists() else []
+        if left_out:
+            images += ('\n\n<p class="left-out" markdown>' + t("图中未画出(数据见下表与[机器](machines.md)页):",
+                       "Not drawn here (their figures are in the table below and on the [machines](machines.md) page): ")
+                       .replace("machines.md", prefix + "machines.md")
+                       + ", ".join(left_out) + "</p>")
+        return images
 
     @env.macro
     def table(name):
@@ -253,7 +262,6 @@ def define_env(env):
 
     @env.macro
     def machines_table():
-        data = load_all()
         machines = {}
         for (slug, snippet), d in data.items():
             m = machines.setdefault(slug, {"info": d["machine"], "dates": [], "snippets": set(),
@@ -265,7 +273,7 @@ def define_env(env):
         header = [t("机器", "machine"), "CPU", t("核心(物理/逻辑)", "cores (physical/logical)"),
                   t("内存", "RAM"), "GPU", t("测量时间", "measured"), t("代码片段", "snippets")]
         rows = []
-        for slug, m in sorted(machines.items()):
+        for slug, m in sorted(machines.items(), key=lambda kv: (kv[0] != home, kv[0])):
             cpu, gpu = m["info"]["cpu"], m["info"]["gpu"]
             dates = sorted(m["dates"])
             if not dates:  # only failed runs so far: nothing measured to show
@@ -273,8 +281,9 @@ def define_env(env):
             span = dates[0][:10] if dates[0][:10] == dates[-1][:10] else f"{dates[0][:10]} – {dates[-1][:10]}"
             gpu_text = (f"{gpu['name']} ×{gpu['count']}, {gpu['memory_gb']} GB" if gpu
                         else t("无", "none"))
-            rows.append([f"`{slug}`", cpu["model"], f"{cpu['physical_cores'] or '?'}/{cpu['logical_cores']}",
-                         f"{cpu['ram_gb']} GB", gpu_text, span, len(m["snippets"])])
+            rows.append([("★ " if slug == home else "") + f"`{slug}`", cpu["model"],
+                         f"{cpu.get('physical_cores') or '?'}/{cpu['logical_cores']}",
+                         f"{cpu.get('ram_gb') or '?'} GB", gpu_text, span, len(m["snippets"])])
         if not rows:
             return t("*还没有任何测量结果。*", "*No measurements yet.*")
         from charts.style import md_table
@@ -282,35 +291,31 @@ def define_env(env):
 
     @env.macro
     def compare_table():
-        """One column per (machine, device) found under docs/results, one row per headline."""
-        columns = sorted({(r["machine"], r["device"], r["label"]) for rs in runs.values() for r in rs
-                          if usable(r, r["device"])}, key=lambda c: (c[1] != "cpu", c[0]))
-        if not columns:
-            return t("*还没有任何测量结果。*", "*No measurements yet.*")
+        """One row per machine and device found under docs/results (the featured machine first),
+        one column per headline figure (lib/publish.py), each linked to its results file."""
         from charts.style import fmt, md_table
+        from lib.publish import HEADLINES, headline_values
+        values = headline_values(runs)
+        rows_of = {}
+        for v in values:
+            rows_of.setdefault((v["machine"], v["device"], v["label"]), {})[v["key"]] = v
+        if not rows_of:
+            return t("*还没有任何测量结果。*", "*No measurements yet.*")
+        order = sorted(rows_of, key=lambda k: (k[0] != home, k[1] != "cuda", k[0]))
+        header = [t("机器 · 设备", "machine · device")] + [
+            f"[{t(h['zh'], h['en'])}]({h['anchor']}) ({h['unit']})" for h in HEADLINES]
         rows = []
-        for zh, en, snippet, path, anchor in HEADLINES:
-            cells = []
-            for slug, device, _ in columns:
-                if snippet == "@ceiling":  # the device's ceiling, from every snippet (lib/ceilings.py)
-                    c = next((r["ceilings"] for rs in runs.values() for r in rs if r["machine"] == slug
-                              and r["device"] == device and r.get("ceilings")), None) or {}
-                    e = c.get("bandwidth") if path == "bandwidth" else (c.get("compute") or {}).get(path)
-                    cells.append(f"[{fmt(e['value'])}](results/{slug}/{e['snippet']}.json)" if e else "–")
-                    continue
-                run = next((r for r in runs.get(snippet, []) if r["machine"] == slug
-                            and usable(r, device)), None)
-                value = run["result"] if run else None
-                for part in path.split("."):
-                    value = value.get(part) if isinstance(value, dict) else (
-                        value[int(part)] if isinstance(value, list) and part.isdigit()
-                        and int(part) < len(value) else None)
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-                quick = " (quick)" if run and run["record"].get("quick") else ""
-                cells.append(f"[{fmt(value)}]({run['path']}){quick}" if ok else "–")
-            rows.append([f"[{t(zh, en)}]({anchor})"] + cells)
-        header = [t("指标", "figure")] + [f"{label} (`{slug}`)" for slug, _, label in columns]
-        return md_table(header, rows)
+        for key in order:
+            slug, device, label = key
+            cells = [f"{'★ ' if slug == home else ''}{label} (`{slug}`)"]
+            for h in HEADLINES:
+                v = rows_of[key].get(h["key"])
+                cells.append(f"[{fmt(v['value'])}]({v['file']})" + (" (quick)" if v["quick"] else "")
+                             if v else "–")
+            rows.append(cells)
+        note = t(f"\n★ 为各页正文引用的机器(`mkdocs.yml` 的 `extra.featured_machine`)。",
+                 f"\n★ marks the machine the pages' prose quotes (`extra.featured_machine` in `mkdocs.yml`).")
+        return md_table(header, rows) + (note if home else "")
 
     @env.macro
     def source(snippet):

@@ -24,8 +24,9 @@ def device_label(info, device):
     return f"{cpu['model']} · {cpu['logical_cores']} threads"
 
 
-def runs_by_snippet(data):
-    """{snippet: [run, ...]} from load_all()'s {(slug, snippet): file data}, CPUs first."""
+def runs_by_snippet(data, featured=None):
+    """{snippet: [run, ...]} from load_all()'s {(slug, snippet): file data}, CPUs first.
+    featured: the featured machine (lib/featured.py); its runs are marked "featured"."""
     out = {}
     for (slug, snippet), d in sorted(data.items()):
         src = ROOT / "snippets" / f"{snippet}.py"
@@ -37,6 +38,7 @@ def runs_by_snippet(data):
                 "path": f"results/{slug}/{snippet}.json",
                 "results_dir": d["_path"].parent.parent if "_path" in d else None,
                 "stale": current is not None and rec["source_sha256"] != current,
+                "featured": slug == featured,
                 "failure": d.get("failures", {}).get(device)})
     for runs in out.values():
         runs.sort(key=lambda r: (r["device"] != "cpu", r["info"]["cpu"]["logical_cores"], r["machine"]))
@@ -49,9 +51,9 @@ def runs_by_snippet(data):
     return out
 
 
-def _stamp(data, out_dir):
-    """A hash of everything a render depends on: the results and the chart code."""
-    h = hashlib.sha256()
+def _stamp(data, out_dir, featured):
+    """A hash of everything a render depends on: the results, the chart code, the featured machine."""
+    h = hashlib.sha256(f"featured={featured}".encode())
     for key in sorted(data):
         h.update(json.dumps([key, {k: v for k, v in data[key].items() if k != "_path"}],
                             sort_keys=True, default=str).encode())
@@ -65,18 +67,18 @@ def _stamp(data, out_dir):
     return h.hexdigest()
 
 
-def render_all(data, out_dir):
+def render_all(data, out_dir, featured=None):
     """Render every snippet that has a chart module; skip the work if nothing changed."""
     out_dir = pathlib.Path(out_dir)
     stamp_file = out_dir / ".stamp"
-    stamp = _stamp(data, out_dir)
+    stamp = _stamp(data, out_dir, featured)
     listing = out_dir / ".files"
     if stamp_file.exists() and stamp_file.read_text() == stamp and listing.exists():
         files = [out_dir / name for name in listing.read_text().split()]
         if all(f.exists() for f in files):  # a deleted chart is drawn again
             return files
     files = []
-    for snippet, runs in runs_by_snippet(data).items():
+    for snippet, runs in runs_by_snippet(data, featured).items():
         if (pathlib.Path(__file__).parent / f"{snippet}.py").exists():
             files += importlib.import_module(f"charts.{snippet}").render(runs, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

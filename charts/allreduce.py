@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 KiB, MiB, GiB = 1024, 1024 ** 2, 1024 ** 3
 
@@ -218,9 +218,10 @@ def full_table(runs, lang):
 
 
 def render(runs, out_dir):
+    drawn = chart_runs(runs, out_dir, "allreduce")  # the tables below keep every run
     files = []
-    files += save(out_dir, "allreduce-busbw", draw_busbw(runs))
-    files += save(out_dir, "allreduce-time", draw_time(runs))
+    files += save(out_dir, "allreduce-busbw", draw_busbw(drawn))
+    files += save(out_dir, "allreduce-time", draw_time(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"allreduce-summary.{lang}.md", summary_table(runs, lang)))
         files.append(write_text(out_dir / f"allreduce-table.{lang}.md", full_table(runs, lang)))

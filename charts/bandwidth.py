@@ -3,7 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lib.datasheets import datasheet_for
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 KERNELS = ["read", "update", "copy", "triad"]
 LINKS = ["h2d_pinned", "d2h_pinned", "h2d_pageable", "d2h_pageable"]
@@ -71,7 +71,8 @@ def table(runs, lang):
 
 
 def render(runs, out_dir):
-    files = save(out_dir, "bandwidth", draw(runs))
+    drawn = chart_runs(runs, out_dir, "bandwidth")  # the tables below keep every run
+    files = save(out_dir, "bandwidth", draw(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"bandwidth-table.{lang}.md", table(runs, lang)))
     return files

@@ -9,7 +9,7 @@ cnn_train-table       all of it as numbers
 import matplotlib.pyplot as plt
 import numpy as np
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 PRECISIONS = ["fp32", "tf32", "bf16"]
 
@@ -136,9 +136,10 @@ def table(runs, lang):
 
 
 def render(runs, out_dir):
+    drawn = chart_runs(runs, out_dir, "cnn_train")  # the tables below keep every run
     files = []
-    files += save(out_dir, "cnn_train-throughput", draw_throughput(runs))
-    files += save(out_dir, "cnn_train-epoch", draw_epoch(runs))
+    files += save(out_dir, "cnn_train-throughput", draw_throughput(drawn))
+    files += save(out_dir, "cnn_train-epoch", draw_epoch(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"cnn_train-table.{lang}.md", table(runs, lang)))
     return files

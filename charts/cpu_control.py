@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 # One colour per kind of work, the same in every panel and for every run.
 COLORS = {"gpu": "C0", "cpu": "C1", "d2h": "C2", "h2d": "C3", "eager": "C0", "graph": "C2",
@@ -359,9 +359,10 @@ def launch_table(runs, lang):
 
 
 def render(runs, out_dir):
+    drawn = chart_runs(runs, out_dir, "cpu_control")  # the tables below keep every run
     files = []
-    files += save(out_dir, "cpu_control-update", draw_update(runs))
-    files += save(out_dir, "cpu_control-launch", draw_launch(runs))
+    files += save(out_dir, "cpu_control-update", draw_update(drawn))
+    files += save(out_dir, "cpu_control-launch", draw_launch(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"cpu_control-update-table.{lang}.md", update_table(runs, lang)))
         files.append(write_text(out_dir / f"cpu_control-launch-table.{lang}.md", launch_table(runs, lang)))

@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 # (phase, pin_memory) -> colour; pinned bars are hatched.
 SERIES = [("loader", False), ("loader", True), ("end_to_end", False), ("end_to_end", True)]
@@ -174,7 +174,8 @@ def table(runs, lang):
 
 
 def render(runs, out_dir):
-    files = save(out_dir, "dataloader-throughput", draw_throughput(runs))
+    drawn = chart_runs(runs, out_dir, "dataloader")  # the tables below keep every run
+    files = save(out_dir, "dataloader-throughput", draw_throughput(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"dataloader-table.{lang}.md", table(runs, lang)))
     return files

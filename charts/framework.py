@@ -19,7 +19,7 @@ import re
 import matplotlib.pyplot as plt
 import numpy as np
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 SNIPPET = pathlib.Path(__file__).resolve().parent.parent / "snippets" / "framework.py"
 MODES = ["eager_fp32", "eager_autocast", "compile_fp32", "compile_autocast"]
@@ -352,11 +352,12 @@ def code_block(lang, source=None):
 
 
 def render(runs, out_dir):
+    drawn = chart_runs(runs, out_dir, "framework")  # the tables below keep every run
     out_dir = pathlib.Path(out_dir)
     files = []
-    files += save(out_dir, "framework-steps", draw_steps(runs))
-    files += save(out_dir, "framework-speedup", draw_speedup(runs))
-    files += save(out_dir, "framework-compile", draw_compile(runs))
+    files += save(out_dir, "framework-steps", draw_steps(drawn))
+    files += save(out_dir, "framework-speedup", draw_speedup(drawn))
+    files += save(out_dir, "framework-compile", draw_compile(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"framework-table.{lang}.md", table(runs, lang)))
         files.append(write_text(out_dir / f"framework-libraries.{lang}.md", libraries_table(runs, lang)))

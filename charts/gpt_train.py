@@ -9,7 +9,7 @@ gpt_train-table       all of it as numbers
 import matplotlib.pyplot as plt
 import numpy as np
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 MIB = 2 ** 20
 GIB = 2 ** 30
@@ -227,10 +227,11 @@ def table(runs, lang):
 
 
 def render(runs, out_dir):
+    drawn = chart_runs(runs, out_dir, "gpt_train")  # the tables below keep every run
     files = []
-    files += save(out_dir, "gpt_train-throughput", draw_throughput(runs))
-    files += save(out_dir, "gpt_train-profile", draw_profile(runs))
-    files += save(out_dir, "gpt_train-memory", draw_memory(runs))
+    files += save(out_dir, "gpt_train-throughput", draw_throughput(drawn))
+    files += save(out_dir, "gpt_train-profile", draw_profile(drawn))
+    files += save(out_dir, "gpt_train-memory", draw_memory(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"gpt_train-table.{lang}.md", table(runs, lang)))
     return files

@@ -3,7 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lib.datasheets import datasheet_for
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 DTYPES = ["fp64", "fp32", "tf32", "bf16", "fp16", "fp8"]
 
@@ -123,10 +123,11 @@ def table(runs, lang):
 
 
 def render(runs, out_dir):
+    drawn = chart_runs(runs, out_dir, "matmul")  # the tables below keep every run
     files = []
-    files += save(out_dir, "matmul-best", draw_best(runs))
-    files += save(out_dir, "matmul-curve", draw_curve(runs))
-    files += save(out_dir, "matmul-error", draw_error(runs))
+    files += save(out_dir, "matmul-best", draw_best(drawn))
+    files += save(out_dir, "matmul-curve", draw_curve(drawn))
+    files += save(out_dir, "matmul-error", draw_error(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"matmul-table.{lang}.md", table(runs, lang)))
     return files

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 
 def _ok(r, key):
@@ -323,12 +323,13 @@ def conv_table(runs, lang):
 
 
 def render(runs, out_dir):
+    drawn = chart_runs(runs, out_dir, "parallel")  # the tables below keep every run
     out_dir = pathlib.Path(out_dir)
     files = []
-    files += save(out_dir, "parallel-elementwise", draw_elementwise(runs))
-    files += save(out_dir, "parallel-conv", draw_conv(runs))
-    if any(_ok(r, "cpu_threads") for r in runs):
-        files += save(out_dir, "parallel-threads", draw_threads(runs))
+    files += save(out_dir, "parallel-elementwise", draw_elementwise(drawn))
+    files += save(out_dir, "parallel-conv", draw_conv(drawn))
+    if any(_ok(r, "cpu_threads") for r in drawn):
+        files += save(out_dir, "parallel-threads", draw_threads(drawn))
     for name, fn in (("summary", summary_table), ("elementwise", elementwise_table),
                      ("conv", conv_table), ("crossover", crossover_table)):
         for lang in LANGS:

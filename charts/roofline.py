@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 FAMILY = {"copy": "memory", "vector_add": "memory", "triad": "memory", "sum": "memory",
           "softmax": "memory", "gemv": "memory", "matmul": "matmul", "bmm": "bmm"}
@@ -272,8 +272,10 @@ def summary_table(runs, lang):
 
 
 def render(runs, out_dir):
+    # one panel per run: two (the featured machine's CPU and GPU first); the tables keep every run
+    drawn = chart_runs(runs, out_dir, "roofline", limit=2)
     out_dir = pathlib.Path(out_dir)
-    files = save(out_dir, "roofline", draw(runs))
+    files = save(out_dir, "roofline", draw(drawn))
     for name, fn in (("table", table), ("ceilings-table", ceilings_table), ("summary-table", summary_table)):
         for lang in LANGS:
             files.append(write_text(out_dir / f"roofline-{name}.{lang}.md", fn(runs, lang)))

@@ -77,6 +77,24 @@ def save(out_dir, name, draw):
     return written
 
 
+MAX_RUNS = 4  # runs one chart draws; more would make its legend and bars unreadable
+
+
+def chart_runs(runs, out_dir, snippet, limit=MAX_RUNS):
+    """The runs a snippet's charts draw: at most `limit` of them, the featured machine's
+    first, then GPUs, then the newest. The others are named in <snippet>.charted.json, which
+    the page reads to say under each chart which runs it left out; the tables keep them all."""
+    newest = sorted(runs, key=lambda r: r["record"].get("measured_at", ""), reverse=True)
+    chosen = sorted(newest, key=lambda r: (not r.get("featured"), r["device"] != "cuda"))[:limit]
+    drawn = [r for r in runs if any(r is c for c in chosen)]  # in the order the charts expect
+    name = lambda r: f"{r['label']} ({r['machine']})"  # noqa: E731
+    import json
+    write_text(pathlib.Path(out_dir) / f"{snippet}.charted.json", json.dumps(
+        {"shown": [name(r) for r in drawn],
+         "left_out": [name(r) for r in runs if not any(r is c for c in drawn)]}, indent=1) + "\n")
+    return drawn
+
+
 def write_bytes(path, data):
     """Write only when the content changed, so that `mkdocs serve` does not loop on its own output."""
     path = pathlib.Path(path)

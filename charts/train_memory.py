@@ -12,7 +12,7 @@ train_memory-bytes    the 16 bytes per parameter, part by part
 import matplotlib.pyplot as plt
 import numpy as np
 
-from charts.style import LANGS, fmt, log_axis, md_table, save, write_text
+from charts.style import LANGS, chart_runs, fmt, log_axis, md_table, save, write_text
 
 GIB = 2 ** 30
 GREYS = ["#8c8c8c", "#c9a227", "#6f9fd8"]  # one colour per GPU kind for its capacity lines
@@ -134,9 +134,10 @@ def bytes_table(runs, lang):
 
 
 def render(runs, out_dir):
+    drawn = chart_runs(runs, out_dir, "train_memory")  # the tables below keep every run
     files = []
-    files += save(out_dir, "train_memory-models", draw_models(runs))
-    files += save(out_dir, "train_memory-gpus", draw_gpus(runs))
+    files += save(out_dir, "train_memory-models", draw_models(drawn))
+    files += save(out_dir, "train_memory-gpus", draw_gpus(drawn))
     for lang in LANGS:
         files.append(write_text(out_dir / f"train_memory-table.{lang}.md", table(runs, lang)))
         files.append(write_text(out_dir / f"train_memory-bytes.{lang}.md", bytes_table(runs, lang)))

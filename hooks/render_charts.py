@@ -26,9 +26,18 @@ def on_pre_build(config, **kwargs):
         for pid, msg in plausibility(data):
             log.warning(f"implausible result: {msg} (waive it with \"{pid}\" in the results "
                         f"file's \"waivers\", with the reason)")
-        from charts import render_all
-        render_all(data, GENERATED_DIR)
+        from charts import render_all, runs_by_snippet
+        from lib.featured import featured_machine
+        featured = featured_machine(data, config["extra"].get("featured_machine", "auto"))
+        render_all(data, GENERATED_DIR, featured)
         # the notebook page fetches the snippets and the results index from the built site
         publish_for_notebook(data, GENERATED_DIR)
+        # results/summary.csv: every machine's headline figures, with units and source files.
+        # Written beside the results (not committed: .gitignore) so that both languages
+        # publish it; written only when it changed, so that `mkdocs serve` does not loop.
+        from charts.style import write_text
+        from lib.publish import summary_csv
+        from lib.results import RESULTS_DIR
+        write_text(RESULTS_DIR / "summary.csv", summary_csv(runs_by_snippet(data, featured)))
     except UserError as e:
         raise PluginError(str(e)) from None

@@ -169,3 +169,33 @@ def git_commit():
         return None
 
 
+
+
+# What makes two machine records the same machine: what the results depend on and a person
+# would call "another box" (a new driver or more RAM is the same box; the cache key sees those).
+IDENTITY = (("cpu", "model"), ("cpu", "id", "cpu family"), ("cpu", "id", "model"),
+            ("cpu", "id", "stepping"), ("cpu", "id", "flags_sha256"), ("cpu", "logical_cores"),
+            ("gpu", "name"), ("gpu", "count"))
+
+
+def _get(record, keys):
+    for k in keys:
+        if not isinstance(record, dict):
+            return None
+        record = record.get(k)
+    return record
+
+
+def differences(stored, current):
+    """How two machine records differ in identity, as ['cpu.id.stepping: 1 there, 2 here'];
+    a field missing from either record (an older file) is not held against it."""
+    out = []
+    for keys in IDENTITY:
+        if keys[0] == "gpu" and (stored.get("gpu") is None) != (current.get("gpu") is None):
+            if keys[1] == "name":
+                out.append(f"gpu: {_get(stored, keys) or 'none'} there, {_get(current, keys) or 'none'} here")
+            continue
+        a, b = _get(stored, keys), _get(current, keys)
+        if a is not None and b is not None and a != b:
+            out.append(f"{'.'.join(keys)}: {a} there, {b} here")
+    return out
