@@ -4,7 +4,8 @@
 #   bash scripts/gpu-measure.sh OUTDIR [SECONDS]      # SECONDS: the whole budget, default 540
 #
 # Needs bash and a python3 with torch (CUDA build); nothing is installed. Set PYTHON to use
-# another interpreter. Writes, in OUTDIR:
+# another interpreter, FORCE=1 to measure again what the results already hold for this
+# machine (build_results.py --force; the GPU-runner workflow's `force`). Writes, in OUTDIR:
 #   machine.txt   the box: nvidia-smi (name, driver, clocks, power limit, PCIe link), CPU,
 #                 memory, /dev/shm
 #   measure.log   everything measure printed, then a summary (what ran, how long it took)
@@ -26,6 +27,7 @@ case $budget in
   ''|*[!0-9]*) echo "gpu-measure.sh: SECONDS must be a whole number of seconds, got '$budget'" >&2; exit 2 ;;
 esac
 py=${PYTHON:-python3}
+force=; [ "${FORCE:-}" = 1 ] && force=--force
 mkdir -p "$out" || { echo "gpu-measure.sh: cannot create $out" >&2; exit 2; }
 : > "$out/measure.log" || { echo "gpu-measure.sh: cannot write in $out" >&2; exit 2; }
 log=$out/measure.log
@@ -44,7 +46,7 @@ say() { echo "gpu-measure.sh: $*" | tee -a "$log"; }
   echo "## /dev/shm"; df -h /dev/shm 2>&1
   echo "## python"; "$py" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "gpus", torch.cuda.device_count())' 2>&1
 } > "$out/machine.txt"
-say "machine recorded in $out/machine.txt; budget ${budget} s"
+say "machine recorded in $out/machine.txt; budget ${budget} s${force:+; FORCE=1: cached results measured again}"
 
 if ! "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>>"$log"; then
   say "no CUDA GPU is visible to torch; measuring the CPU only"
@@ -71,7 +73,7 @@ run_group() {  # run_group DEVICE NAME...  (names without a snippets/NAME.py are
     return
   fi
   say "group on $device: $* (deadline ${left} s)"
-  "$py" build_results.py measure --device "$device" --only "$@" --deadline "$left" 2>&1 | tee -a "$log"
+  "$py" build_results.py measure --device "$device" --only "$@" --deadline "$left" $force 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
   pack
 }

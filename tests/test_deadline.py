@@ -117,3 +117,23 @@ def test_gpu_measure_script_refuses_bad_arguments(proj, tmp_path):
         proc = subprocess.run(["bash", "scripts/gpu-measure.sh", *args], cwd=proj, capture_output=True,
                               text=True, timeout=30)
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, (args, proc.stderr)
+
+
+def test_gpu_measure_script_force_measures_cached_results_again(proj, tmp_path):
+    """FORCE=1 (the GPU-runner workflow's `force`) passes --force to every group; unset, or
+    any other value, keeps the cache: a runner whose results are committed skips them."""
+    env = {**os.environ, "PYTHON": sys.executable}
+    env.pop("FORCE", None)
+
+    def log_of(run, **extra):
+        out = tmp_path / run
+        proc = subprocess.run(["bash", "scripts/gpu-measure.sh", str(out), "120"], cwd=proj,
+                              env={**env, **extra}, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return (out / "measure.log").read_text()
+
+    assert log_of("first").count("running (no result yet)") == len(NAMES)
+    assert log_of("cached", FORCE="yes").count("skipped, cached") == len(NAMES)
+    forced = log_of("forced", FORCE="1")
+    assert forced.count("running (--force)") == len(NAMES)
+    assert "FORCE=1: cached results measured again" in forced
