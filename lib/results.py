@@ -121,7 +121,11 @@ def _validate(path, data):
             import jsonschema
         except ImportError:
             raise UserError("checking results files needs jsonschema (pip install -r requirements.txt)") from None
-        schema = json.loads(SCHEMA_FILE.read_text())
+        try:
+            schema = json.loads(SCHEMA_FILE.read_text())
+        except OSError:
+            raise UserError(f"{shown(SCHEMA_FILE)} is missing: it says what a results file holds; "
+                            "restore it (git checkout -- docs/results/schema.json)") from None
         _VALIDATOR = jsonschema.Draft202012Validator(schema)
     errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
     if errors:

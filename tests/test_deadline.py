@@ -107,7 +107,8 @@ def test_gpu_measure_script_packs_after_each_group_and_logs(proj, tmp_path):
     assert "no CUDA GPU is visible" in log and "not run before the --deadline" in log
     assert "## summary" in log
     with tarfile.open(out / "results.tgz") as tgz:
-        names = sorted(n.rsplit("/", 1)[-1] for n in tgz.getnames() if n.endswith(".json"))
+        names = sorted(n.rsplit("/", 1)[-1] for n in tgz.getnames()  # results/<machine>/<x>.json
+                       if n.endswith(".json") and n.count("/") == 2)
     assert names == ["bandwidth.json", "matmul.json"]
     assert "## cpu" in (out / "machine.txt").read_text()
 
