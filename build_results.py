@@ -97,11 +97,16 @@ def run_snippet(name, args, timeout_s, prefix):
                     shown = _echo_new_lines(err_file, shown, prefix)
                     if time.monotonic() > deadline:
                         _kill_group(proc)
-                        return None, f"timed out after {timeout_s:.0f} s"
+                        return None, f"timed out after {timeout_s:g} s"
             except BaseException:
                 _kill_group(proc)
                 raise
             _echo_new_lines(err_file, shown, prefix)
+            # The snippet has exited; whatever it started must be gone too, or it would run on
+            # beside the next snippets and slow them, their figures stored as good.
+            left = _leftovers(proc.pid)
+            if left:
+                _kill_group(proc)
         tail = err_file.read_text(errors="replace")[-2000:]
         if proc.returncode != 0:
             if proc.returncode < 0:
@@ -112,10 +117,81 @@ def run_snippet(name, args, timeout_s, prefix):
                 cause += " (out of memory)"
             last = [ln for ln in tail.strip().splitlines() if ln.strip()]
             return None, cause + (f": {last[-1].strip()[:300]}" if last else "")
+        if left:
+            return None, (f"left {left} process(es) running after it exited (now killed); its "
+                          "figures may have been disturbed by them, so they are not kept")
+        return read_snippet_output(out_file, tail)
+
+
+def read_snippet_output(out_file, printed):
+    """(result, None) if the snippet wrote one JSON object of finite numbers to --out, else
+    (None, the cause). printed: what it wrote to stdout and stderr (to tell it where its JSON went)."""
+    try:
+        text = pathlib.Path(out_file).read_text()
+    except OSError:
+        text = ""
+    # The temporary folder of --out means nothing to a reader of the published file.
+    text = text.replace(str(pathlib.Path(out_file).parent), "<temporary folder>")
+    if not text.strip():
+        if printed.lstrip().startswith("{") or "\n{" in printed or '"method_version"' in printed:
+            return None, "printed its JSON to stdout instead of writing it to the --out file"
+        return None, "wrote no JSON to its --out file"
+    try:
+        result = json.loads(text, parse_constant=_not_a_number)
+    except ValueError as e:
+        return None, f"printed no valid JSON ({e})"
+    if not isinstance(result, dict):
+        return None, f"printed JSON that is not an object (a {type(result).__name__}): a result is one JSON object"
+    bad = next(_bad_numbers(result), None)
+    if bad:
+        return None, f"printed a figure that is not a finite number: {bad}"
+    mv = result.get("method_version")
+    if isinstance(mv, bool) or not isinstance(mv, int) or mv < 1:
+        return None, f"its JSON has no method_version (a whole number from 1), got {mv!r}"
+    return result, None
+
+
+def _not_a_number(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _bad_numbers(obj, path=""):
+    """'path = value' of every number that is not finite (1e999 parses to inf)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        yield f"{path or '(top)'} = {obj}"
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _bad_numbers(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _bad_numbers(v, f"{path}.{i}")
+
+
+def _leftovers(pgid, grace_s=3.0):
+    """How many live (not zombie) processes remain in a finished snippet's process group,
+    after giving them grace_s to exit by themselves (DataLoader workers, all-reduce ranks)."""
+    ends = time.monotonic() + grace_s
+    while True:
+        alive = 0
         try:
-            return json.loads(out_file.read_text()), None
-        except (OSError, json.JSONDecodeError) as e:
-            return None, f"printed no valid JSON ({e})"
+            for d in os.listdir("/proc"):
+                if d.isdigit():
+                    try:
+                        stat = pathlib.Path(f"/proc/{d}/stat").read_text()
+                    except OSError:
+                        continue
+                    fields = stat.rsplit(")", 1)[-1].split()
+                    if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+                        alive += 1
+        except OSError:  # no /proc (macOS): ask the kernel whether the group still exists
+            try:
+                os.killpg(pgid, 0)
+                alive = 1
+            except (ProcessLookupError, PermissionError):
+                alive = 0
+        if not alive or time.monotonic() > ends:
+            return alive
+        time.sleep(0.1)
 
 
 def _echo_new_lines(path, shown, prefix):
@@ -171,9 +247,36 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
     log(f"machine: {machine['slug']}  (torch {software['torch']}, results in "
         f"{_rel(out_dir)})")
     refuse_other_machine(out_dir, machine)
+    check_writable(out_dir)
     with FolderLock(out_dir):
         return _measure_locked(names, devices, quick, force, timeout_s, deadline_s, machine,
                                software, commit, out_dir)
+
+
+MIN_FREE_BYTES = 64 * 2 ** 20  # a results file is small, but a nearly full disk loses writes
+
+
+def check_writable(out_dir):
+    """Find out before any snippet runs (not after its measurement is lost) that the results
+    can be written: the folder can be made, a file written and removed, and space is left."""
+    import shutil
+    out_dir = pathlib.Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".write-probe.", suffix=".tmp")
+        try:
+            os.write(fd, b"0" * 65536)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as e:
+        raise UserError(f"{_rel(out_dir)}: results cannot be written there ({e.strerror or e}); "
+                        "nothing was measured") from None
+    free = shutil.disk_usage(out_dir).free
+    if free < MIN_FREE_BYTES:
+        raise UserError(f"{_rel(out_dir)}: only {free / 2 ** 20:.0f} MiB free on its disk (at least "
+                        f"{MIN_FREE_BYTES // 2 ** 20} MiB needed); nothing was measured")
 
 
 def refuse_other_machine(out_dir, machine):
@@ -240,6 +343,14 @@ def _measure_locked(names, devices, quick, force, timeout_s, deadline_s, machine
                 "git_commit": commit, "software": software, "cache_key": key, "quick": quick,
                 "result": result}
             data["failures"].pop(device, None)
+            # A waiver was written for the run it names; the new run needs a new look.
+            retired = [w for w, v in (data.get("waivers") or {}).items()
+                       if isinstance(v, dict) and v.get("run") == (prev or {}).get("measured_at")]
+            for w in retired:
+                del data["waivers"][w]
+                log(f"{head}: waiver '{w}' retired: it was written for the run this one replaces")
+            if "waivers" in data and not data["waivers"]:
+                del data["waivers"]
             log(f"{head}: done in {took:.1f} s")
         if not data["failures"]:
             del data["failures"]
@@ -287,6 +398,7 @@ def _rel(path):
 
 def render(results_dir=RESULTS_DIR, out_dir=GENERATED_DIR):
     """Results -> SVG charts and markdown tables in out_dir. Imports no torch."""
+    _STAGE[0] = "render"
     from charts import render_all
     from lib.featured import declared_in_config, featured_machine
     from lib.publish import publish_for_notebook
@@ -295,10 +407,57 @@ def render(results_dir=RESULTS_DIR, out_dir=GENERATED_DIR):
     return files + publish_for_notebook(data, out_dir)
 
 
+def check_render_folders(results_dir, out_dir):
+    """render from a folder of machines into a folder of its own, or one clear line."""
+    results_dir, out_dir = pathlib.Path(results_dir), pathlib.Path(out_dir)
+    if not results_dir.is_dir():
+        raise UserError(f"{_rel(results_dir)}: no such results folder")
+    if list(results_dir.glob("*.json")) and not list(results_dir.glob("*/*.json")):
+        if any(p.name != "schema.json" for p in results_dir.glob("*.json")):
+            raise UserError(f"{_rel(results_dir)}: this is one machine's folder; render reads the "
+                            f"folder of machines above it ({_rel(results_dir.parent)})")
+    if not list(results_dir.glob("*/*.json")):
+        raise UserError(f"{_rel(results_dir)}: no results files in it (<machine>/<snippet>.json): "
+                        "measure first (build_results.py measure)")
+    res, out = results_dir.resolve(), out_dir.resolve()
+    if out == res or res in out.parents or out in res.parents:
+        raise UserError(f"--out {_rel(out_dir)}: charts must not go into or above the results folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {_rel(out_dir)}: exists and is not a folder")
+
+
 def site(strict=True):
-    cmd = [sys.executable, "-m", "mkdocs", "build"] + (["--strict"] if strict else [])
-    log("site: " + " ".join(cmd[2:]))
-    return subprocess.run(cmd, cwd=ROOT).returncode
+    """mkdocs build --strict into a fresh folder that replaces site/ only when the build
+    succeeded: an interrupted or failed build leaves the previous site whole, never half."""
+    import shutil
+    final, partial, old = ROOT / "site", ROOT / ".site.partial", ROOT / ".site.old"
+    shutil.rmtree(partial, ignore_errors=True)
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(partial)] + (["--strict"] if strict else [])
+    log("site: mkdocs build" + (" --strict" if strict else ""))
+    _STAGE[0] = "the site build"
+    try:
+        rc = subprocess.run(cmd, cwd=ROOT).returncode
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if rc != 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        return rc
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    partial.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return 0
+
+
+# What is running, for the message an interrupt prints.
+_STAGE = ["measure"]
+INTERRUPTED = {
+    "measure": "finished results are saved; run again to measure the rest",
+    "render": "docs/generated/ may be incomplete; it is rendered again on the next run",
+    "the site build": "site/ still holds the previous build (nothing half-built replaced it)",
+}
 
 
 # ---------------------------------------------------------------- command line
@@ -313,7 +472,7 @@ def _devices(choice):
     return [choice]
 
 
-def _positive(kind):
+def _positive(kind, at_least=0.0):
     def parse(text):
         try:
             value = kind(text)
@@ -321,6 +480,8 @@ def _positive(kind):
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
         if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"must be a positive, finite number, got {text}")
+        if value < at_least:
+            raise argparse.ArgumentTypeError(f"must be at least {at_least:g} s, got {text}")
         return value
     return parse
 
@@ -359,9 +520,9 @@ def main(argv=None):
                        help="cpu, cuda, or all: cpu plus cuda when present (default)")
         p.add_argument("--force", action="store_true", default=d(False),
                        help="measure again even if cached")
-        p.add_argument("--timeout", type=_positive(float), default=d(None),
+        p.add_argument("--timeout", type=_positive(float, at_least=1), default=d(None),
                        help="seconds before one snippet run is stopped (default 600, quick 180)")
-        p.add_argument("--deadline", type=_positive(float), default=d(None), metavar="SECONDS",
+        p.add_argument("--deadline", type=_positive(float, at_least=1), default=d(None), metavar="SECONDS",
                        help="one wall-clock budget for the whole run: snippets run in the order "
                             "below, each gets at most the time left, those not started in time "
                             "are reported by name as not run (exit 1); finished ones are kept")
@@ -378,8 +539,7 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: finished results are saved; run again to measure the rest",
-              file=sys.stderr)
+        print(f"\ninterrupted during {_STAGE[0]}: {INTERRUPTED[_STAGE[0]]}", file=sys.stderr)
         return 130
 
 
@@ -406,8 +566,15 @@ def _run(args):
         rc = site()
         return rc or bad
     if step == "render":
-        for pid, msg in plausibility(load_all(args.results_dir)):
-            log(f"implausible: {msg}  [waive with \"{pid}\" in the file's \"waivers\"]")
+        check_render_folders(args.results_dir, args.out)
+        problems = plausibility(load_all(args.results_dir))
+        for pid, msg in problems:
+            log(f"implausible: {msg}  [waive with \"{pid}\" in the file's \"waivers\", with the "
+                "reason and the run]")
+        if problems:  # nothing is drawn from a figure that cannot be right
+            print(f"error: render: {len(problems)} implausible figure(s) (listed above): fix or "
+                  "waive them; nothing was rendered", file=sys.stderr)
+            return 1
         files = render(args.results_dir, args.out)
         log(f"render: {len(files)} file(s) in {_rel(args.out)}")
         return 0

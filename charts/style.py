@@ -26,10 +26,48 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQ
              "Microsoft YaHei", "PingFang SC")
 
 
+# Where fonts are installed, and what CJK font files are called there (Debian's fonts-noto-cjk:
+# NotoSansCJK-Regular.ttc).
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts",
+             "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")
+CJK_FILES = ("NotoSansCJK", "NotoSerifCJK", "SourceHanSans", "wqy-zenhei", "wqy-microhei",
+             "msyh", "PingFang")
+_CJK = []
+
+
+def cjk_font_files():
+    """CJK font files installed on this machine, whatever matplotlib's font cache knows."""
+    found = []
+    for d in FONT_DIRS:
+        root = pathlib.Path(d).expanduser()
+        if root.is_dir():
+            found += [p for p in root.rglob("*") if p.suffix.lower() in (".ttf", ".otf", ".ttc")
+                      and any(h.lower() in p.name.lower() for h in CJK_FILES)]
+    return sorted(found)
+
+
 def cjk_font():
-    """The first installed font with Chinese glyphs, or None."""
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in have), None)
+    """The first installed font with Chinese glyphs, or None.
+
+    matplotlib keeps a cache of the fonts it found the first time it ran; fonts installed
+    after that are not in it, and the Chinese charts would silently get English labels. So
+    when the cache knows no CJK font, the font folders are searched and what is there added."""
+    if _CJK:
+        return _CJK[0]
+
+    def known():
+        have = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in have), None)
+    name = known()
+    if name is None:
+        for path in cjk_font_files():
+            try:
+                font_manager.fontManager.addfont(str(path))
+            except (OSError, RuntimeError, ValueError):
+                continue
+        name = known()
+    _CJK.append(name)
+    return name
 
 
 def rc(theme):

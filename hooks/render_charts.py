@@ -22,10 +22,22 @@ def on_pre_build(config, **kwargs):
     from lib.results import GENERATED_DIR, UserError, load_all
     try:
         data = load_all()
-        # An implausible figure is a warning, which `mkdocs build --strict` turns into a failure.
-        for pid, msg in plausibility(data):
+        # An implausible figure is named, and nothing is drawn from it: the build stops here.
+        problems = plausibility(data)
+        for pid, msg in problems:
             log.warning(f"implausible result: {msg} (waive it with \"{pid}\" in the results "
-                        f"file's \"waivers\", with the reason)")
+                        f"file's \"waivers\", with the reason and the run)")
+        if problems:
+            raise PluginError(f"{len(problems)} implausible figure(s), listed above: fix or waive "
+                              "them; no chart was drawn")
+        from charts.style import cjk_font, cjk_font_files
+        if cjk_font() is None:
+            if cjk_font_files():  # installed, yet unusable: the Chinese charts would be English
+                raise PluginError("a CJK font is installed (" + str(cjk_font_files()[0]) + ") but "
+                                  "matplotlib cannot use it: the Chinese charts would fall back to "
+                                  "English; remove ~/.cache/matplotlib and build again")
+            log.info("no CJK font installed: the Chinese pages' charts get English labels "
+                     "(apt-get install fonts-noto-cjk)")
         from charts import render_all, runs_by_snippet
         from lib.featured import featured_machine
         featured = featured_machine(data, config["extra"].get("featured_machine", "auto"))

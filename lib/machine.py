@@ -69,7 +69,8 @@ def _cpu_info():
     vendor = ident.pop("vendor_id", None)
     mhz, clock_source = _cpu_clock_mhz(ident.pop("cpu MHz", None))
     ident["flags_sha256"] = hashlib.sha256(flags.encode()).hexdigest()[:12] if flags else None
-    return {"model": re.sub(r"\s+", " ", model).strip(), "logical_cores": logical,
+    sockets = len({phys for phys, _ in cores if phys is not None}) or None
+    return {"model": re.sub(r"\s+", " ", model).strip(), "logical_cores": logical, "sockets": sockets,
             "usable_cores": usable, "physical_cores": len(cores) or None, "ram_gb": ram,
             "id": ident, "vendor": vendor,
             # the vector extensions the theoretical peak is worked out from (lib/ceilings.py)

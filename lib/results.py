@@ -157,6 +157,8 @@ def _message(e):
     if e.validator in ("type", "oneOf", "anyOf"):
         want = e.schema.get("type") or "a value the schema allows"
         return f"must be {want}, found {_kind(e.instance)}"
+    if e.validator == "pattern":
+        return f"{e.instance!r} is not of the form {e.schema.get('description') or e.validator_value}"
     msg = e.message
     return msg if len(msg) <= 160 else msg[:157] + "..."
 

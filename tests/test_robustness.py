@@ -232,11 +232,16 @@ def test_figure_above_datasheet_fails_strict_build_unless_waived(proj):
     assert pid in proc.stderr
     # the render step flags it too
     assert "implausible" in run(proj, "render").stdout
-    waivers = {p: "test: the figure is deliberately impossible"
+    at = json.loads(next((proj / "docs" / "results").glob("*/bandwidth.json")).read_text())["runs"]["cuda"]["measured_at"]
+    waivers = {p: {"reason": "test: the figure is deliberately impossible", "run": at}
                for p in __import__("re").findall(rf"{slug}/bandwidth/cuda:[^\"]+", proc.stderr)}
     fake_gpu_bandwidth(proj, 9000.0, waiver=waivers)
     proc = build()
     assert proc.returncode == 0, proc.stderr[-2000:]
+    # a waiver counts for the run it names only: for another run, it is reported
+    fake_gpu_bandwidth(proj, 9000.0, waiver={k: dict(v, run="2020-01-01T00:00:00Z") for k, v in waivers.items()})
+    proc = build()
+    assert proc.returncode != 0 and "was written for the run of 2020-01-01T00:00:00Z" in proc.stderr
 
 
 def test_gpu_below_its_own_cpu_is_flagged(proj):
