@@ -70,7 +70,7 @@ def seed_good_result(proj, snippet):
     ("bad_sleep", "timed out after 3 s"),
     ("bad_kill", "killed by signal SIGKILL"),
     ("bad_oom", "(out of memory)"),
-    ("bad_json", "printed no valid JSON"),
+    ("bad_json", "wrote no JSON to its --out file"),
 ])
 def test_failing_snippet_is_reported_others_run_last_good_result_kept(proj, name, cause):
     path, good = seed_good_result(proj, name)
@@ -234,7 +234,7 @@ def test_figure_above_datasheet_fails_strict_build_unless_waived(proj):
     assert "implausible" in run(proj, "render").stdout
     at = json.loads(next((proj / "docs" / "results").glob("*/bandwidth.json")).read_text())["runs"]["cuda"]["measured_at"]
     waivers = {p: {"reason": "test: the figure is deliberately impossible", "run": at}
-               for p in __import__("re").findall(rf"{slug}/bandwidth/cuda:[^\"]+", proc.stderr)}
+               for p in __import__("re").findall(rf'"({slug}/bandwidth/cuda:[^"]+)"', proc.stderr)}
     fake_gpu_bandwidth(proj, 9000.0, waiver=waivers)
     proc = build()
     assert proc.returncode == 0, proc.stderr[-2000:]
