@@ -11,6 +11,7 @@ asks for a result that does not exist fails the build, naming the page and the k
     num(snippet, path, device="cpu")             the figure, as a number (for ratios)
     has(snippet, device="cuda")                  is there a run of it on such a device?
     who(snippet, device="cpu")                   which machine a val() came from
+    across(snippet, path, device="cpu")          the range of a figure across independent runs
     ceiling(kind, device="cpu")                  the device's ceiling: "bandwidth" (GB/s) or a
                                                  dtype (GFLOP/s), the best any snippet reached
     ceiling_kernel(kind, device="cpu")           the kernel that reached it, linked to its data
@@ -136,8 +137,38 @@ def define_env(env):
     def isa_formula(dtype="fp32", device="cpu"):
         return ((ceilings_of(device).get("isa_peak") or {}).get(dtype) or {}).get("formula", "")
 
+    def walk(value, path):
+        for part in path.split("."):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return None
+        return value
+
+    def across_runs(snippet, path, device):
+        """The figure in every independent run (--repeat) that has it, as numbers."""
+        vals = [walk(res, path) for res in pick(snippet, device).get("repeats", [])]
+        return [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+    @env.macro
+    def across(snippet, path, device="cpu"):
+        """'(median of 3 runs, 41.2–44.0)' where a figure was measured in several independent
+        runs, else nothing: the range across runs, beside the spread within one."""
+        vals = sorted(across_runs(snippet, path, device))
+        if len(vals) < 2:
+            return ""
+        return t(f"({len(vals)} 次独立运行的中位数,范围 {fmt(vals[0])}–{fmt(vals[-1])})",
+                 f"(median of {len(vals)} independent runs, range {fmt(vals[0])}–{fmt(vals[-1])})")
+
     def lookup(snippet, path, device):
         value = pick(snippet, device)["result"]
+        vals = across_runs(snippet, path, device)
+        if len(vals) > 1:  # a figure measured in several runs: their median
+            vals.sort()
+            n = len(vals)
+            return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
         for part in path.split("."):
             if isinstance(value, dict) and part in value:
                 value = value[part]
@@ -234,6 +265,13 @@ def define_env(env):
                      f"[{t('原始数据', 'raw data')}]({'../' * where().count('/')}{r['path']})"]
             if rec.get("quick"):
                 parts.append(t("**--quick 模式(规模缩小)**", "**--quick mode (reduced sizes)**"))
+            if len(r.get("repeats", [])) > 1:
+                parts.append(t(f"{len(r['repeats'])} 次独立运行(正文取中位数)",
+                               f"{len(r['repeats'])} independent runs (the text quotes their median)"))
+            if r.get("busy"):
+                parts.append('<span class="stale">' + t(
+                    "测量时机器上还有别的进程在占用 CPU:这些数字可能偏低",
+                    "the box was busy while this was measured: these figures may be low") + "</span>")
             if r["stale"]:
                 parts.append('<span class="stale">' + t(
                     "已过期:代码片段在这次测量之后改动过", "stale: the snippet changed after this run") + "</span>")
