@@ -77,6 +77,23 @@ def test_verdicts_follow_a_gpu_slower_and_one_far_faster():
         assert v["status"] != "undecided" or v["missing"], v["id"]
 
 
+def test_a_gpu_is_compared_with_its_own_host_cpu_first():
+    """A GPU box that measured its own CPU too: that CPU, not the featured one, is compared."""
+    import copy
+    from charts import runs_by_snippet
+    from lib.verdicts import compute
+    data = with_box(100)
+    for (slug, snippet), d in list(data.items()):
+        if slug == fake_gpu.SLUG:  # the box's own CPU: the committed CPU run, twice as fast
+            d["runs"]["cpu"] = copy.deepcopy(data[(next(s for s, n in data if s != slug and n == snippet), snippet)]["runs"]["cpu"])
+            d["runs"]["cpu"]["result"] = fake_gpu.scaled(d["runs"]["cpu"]["result"], 2)
+    other = next(s for s, _ in data if s != fake_gpu.SLUG)
+    vs = compute(runs_by_snippet(data, other), other)  # the featured machine is the other one
+    for cid in ("c1-2", "c3-1"):
+        assert vs[cid]["cpu"]["run"]["machine"] == fake_gpu.SLUG, cid
+        assert abs(vs[cid]["ratio"] - 50) < 1, (cid, vs[cid]["ratio"])
+
+
 def test_a_datasheet_never_decides_a_verdict(monkeypatch):
     """Every datasheet figure a thousand times larger: the verdicts do not move."""
     import lib.datasheets as ds
