@@ -7,6 +7,7 @@
     python build_results.py render          # results -> charts and tables (no torch needed)
     python build_results.py site            # mkdocs build --strict
     python build_results.py check [FOLDER]  # is a results folder fit to publish? (exit 0/1/2)
+    python build_results.py verify          # does this box reproduce its published figures?
 
 measure runs each snippets/<name>.py as a subprocess, the same command a reader runs, and
 stores its JSON with the run's provenance in docs/results/<machine>/<name>.json. A snippet
@@ -224,16 +225,34 @@ PRIORITY = ["matmul", "bandwidth", "roofline", "gpt_train", "cnn_train", "parall
 DEVICE_ORDER = ["cuda", "cpu"]
 
 
-def job_order(names, devices):
-    """(snippet, device) jobs in the order measure runs them (see PRIORITY)."""
+# The headline snippets: on a CPU they are measured REPEATS times by default, as separate
+# processes, interleaved with the others (a shared box drifts: one run is not the machine).
+HEADLINE = ("matmul", "bandwidth")
+REPEATS = 3
+
+
+def repeats_for(name, device, quick, repeat):
+    """How many independent runs a snippet gets: --repeat N, else 3 for the headline snippets
+    on a CPU (1 with --quick), 1 elsewhere."""
+    if repeat:
+        return repeat
+    return REPEATS if (device == "cpu" and name in HEADLINE and not quick) else 1
+
+
+def job_order(names, devices, quick=False, repeat=None):
+    """(snippet, device, round) jobs in the order measure runs them (see PRIORITY): every
+    snippet once, GPU first; then the second runs of those that get repeats, then the third...
+    so that repeats are interleaved with the other snippets, not back to back."""
     rank = {n: i for i, n in enumerate(PRIORITY)}
     ordered = sorted(names, key=lambda n: rank.get(n, len(PRIORITY)))  # stable: others as given
     devs = sorted(devices, key=lambda d: DEVICE_ORDER.index(d) if d in DEVICE_ORDER else len(DEVICE_ORDER))
-    return [(n, d) for d in devs for n in ordered]
+    rounds = max([repeats_for(n, d, quick, repeat) for n in ordered for d in devs] or [1])
+    return [(n, d, r) for r in range(1, rounds + 1) for d in devs for n in ordered
+            if r <= repeats_for(n, d, quick, repeat)]
 
 
 def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, timeout_s=None,
-            deadline_s=None):
+            deadline_s=None, repeat=None):
     """Run `names` on `devices` in priority order; write results atomically.
 
     deadline_s: one wall-clock budget for the whole run. Each snippet gets at most the time
@@ -250,7 +269,7 @@ def measure(names, devices, quick=False, force=False, results_dir=RESULTS_DIR, t
     check_writable(out_dir)
     with FolderLock(out_dir):
         return _measure_locked(names, devices, quick, force, timeout_s, deadline_s, machine,
-                               software, commit, out_dir)
+                               software, commit, out_dir, repeat)
 
 
 MIN_FREE_BYTES = 64 * 2 ** 20  # a results file is small, but a nearly full disk loses writes
@@ -292,38 +311,54 @@ def refuse_other_machine(out_dir, machine):
 
 
 def _measure_locked(names, devices, quick, force, timeout_s, deadline_s, machine, software,
-                    commit, out_dir):
-    jobs = job_order(names, devices)
+                    commit, out_dir, repeat=None):
+    jobs = job_order(names, devices, quick, repeat)
     failures, not_run, t_all = [], [], time.monotonic()
     ends_at = t_all + deadline_s if deadline_s else None
-    for i, (name, device) in enumerate(jobs, 1):
+    fresh = set()  # (name, device) measured from scratch in this run (--force, a changed key)
+    for i, (name, device, rnd) in enumerate(jobs, 1):
         args = ["--device", device] + (["--quick"] if quick else [])
         key = cache_key(name, args, software, machine)
         path = out_dir / f"{name}.json"
         old = read_results_file(path) if path.exists() else None
         prev = (old or {}).get("runs", {}).get(device)
-        head = f"[{i}/{len(jobs)}] {name} on {device}"
-        why = _why_run(prev, key, name, args, software, force)
+        want = repeats_for(name, device, quick, repeat)
+        head = f"[{i}/{len(jobs)}] {name} on {device}" + (f", run {rnd} of {want}" if want > 1 else "")
+        if (name, device) in fresh:
+            why = None if prev and len(all_repeats(prev)) >= rnd else f"run {rnd} of {want}"
+        else:
+            why = _why_run(prev, key, name, args, software, force and rnd == 1)
+            if why is None and len(all_repeats(prev)) < rnd:
+                why = f"run {rnd} of {want}"
         if why is None:
             log(f"{head}: skipped, cached (nothing that determines its result changed)")
             continue
+        append = prev is not None and prev.get("cache_key") == key and not (force and rnd == 1)
+        if not append:
+            fresh.add((name, device))
         budget = timeout_s
         if ends_at is not None:
             left = ends_at - time.monotonic()
             if left < MIN_START_S:
                 log(f"{head}: NOT RUN: the --deadline of {deadline_s:g} s has run out")
-                not_run.append((name, device))
+                not_run.append((name, device, rnd, want))
                 continue
             budget = min(timeout_s, left)
         log(f"{head}: running ({why})")
         t0 = time.monotonic()
+        busy0 = load_sample()
         result, cause = run_snippet(name, args, budget, prefix="    ")
         took = time.monotonic() - t0
+        load = load_report(busy0, load_sample(), took, machine)
+        if load.get("busy"):
+            log(f"{head}: WARNING: the box was busy: other processes used "
+                f"{100 * load['others_cpu_share']:.0f}% of its CPUs (steal {100 * load['steal_share']:.0f}%); "
+                "its figures are marked so on the page")
         if cause and budget < timeout_s and cause.startswith("timed out"):
             # Stopped by the deadline, not by its own timeout: not the snippet's failure.
             log(f"{head}: NOT FINISHED: stopped at the --deadline after {took:.1f} s; "
                 f"the last good result, if any, is kept")
-            not_run.append((name, device))
+            not_run.append((name, device, rnd, want))
             continue
         # Read again just before writing: keep every other device's run that is in the file now.
         data = (read_results_file(path) if path.exists() else None) or {
@@ -336,16 +371,21 @@ def _measure_locked(names, devices, quick, force, timeout_s, deadline_s, machine
             failures.append((name, device, cause))
             data["failures"][device] = {"at": _now(), "cause": cause, "command": _command(name, args)}
         else:
+            current = data["runs"].get(device)
+            earlier = []  # the repeats kept: every earlier run with the same cache key
+            if append and current and current.get("cache_key") == key:
+                earlier = [{k: current[k] for k in REPEAT_FIELDS if k in current}] + current.get("repeats", [])
             data["runs"][device] = {
                 "method_version": result.get("method_version"),
                 "source_sha256": source_sha256(name), "command": _command(name, args),
                 "args": args, "measured_at": _now(), "duration_s": round(took, 2),
                 "git_commit": commit, "software": software, "cache_key": key, "quick": quick,
-                "result": result}
+                "load": load, "result": result, **({"repeats": earlier} if earlier else {})}
             data["failures"].pop(device, None)
             # A waiver was written for the run it names; the new run needs a new look.
-            retired = [w for w, v in (data.get("waivers") or {}).items()
-                       if isinstance(v, dict) and v.get("run") == (prev or {}).get("measured_at")]
+            retired = [] if append else [
+                w for w, v in (data.get("waivers") or {}).items()
+                if isinstance(v, dict) and v.get("run") == (prev or {}).get("measured_at")]
             for w in retired:
                 del data["waivers"][w]
                 log(f"{head}: waiver '{w}' retired: it was written for the run this one replaces")
@@ -359,6 +399,60 @@ def _measure_locked(names, devices, quick, force, timeout_s, deadline_s, machine
     log(f"measure: {len(jobs)} job(s) in {time.monotonic() - t_all:.1f} s, "
         f"{len(failures)} failed" + (f", {len(not_run)} not run before the deadline" if not_run else ""))
     return failures, not_run
+
+
+# What an earlier repeat keeps: its own figures and how it was run (the rest is shared).
+REPEAT_FIELDS = ("measured_at", "duration_s", "git_commit", "load", "result")
+
+
+def all_repeats(run):
+    """A run record's independent runs, newest first: itself, then its earlier repeats."""
+    return [run] + list(run.get("repeats", [])) if run else []
+
+
+def load_sample():
+    """(time, busy jiffies, steal jiffies, all jiffies, CPU seconds of our reaped children,
+    load average): what load_report compares over a snippet's run."""
+    import resource
+    busy = steal = total = None
+    try:
+        with open("/proc/stat") as f:
+            cols = [int(x) for x in f.readline().split()[1:]]
+        idle = cols[3] + (cols[4] if len(cols) > 4 else 0)
+        steal = cols[7] if len(cols) > 7 else 0
+        total = sum(cols[:8])
+        busy = total - idle - steal
+    except (OSError, ValueError, IndexError):
+        pass
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        load1 = os.getloadavg()[0]
+    except OSError:
+        load1 = None
+    return time.monotonic(), busy, steal, total, ru.ru_utime + ru.ru_stime, load1
+
+
+BUSY_SHARE = 0.15  # other processes using more than this share of the CPUs: a busy box
+
+
+def load_report(a, b, took, machine):
+    """How busy the box was while a snippet ran: the CPU time that other processes used (all
+    busy CPU time less the snippet's own), as a share of the CPUs' time, and the hypervisor's
+    steal time. busy: over BUSY_SHARE, or steal over 5%."""
+    out = {"loadavg_start": a[5], "loadavg_end": b[5]}
+    if a[1] is None or b[1] is None:
+        return out
+    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    cpus = (machine.get("cpu") or {}).get("usable_cores") or os.cpu_count() or 1
+    wall = max(b[0] - a[0], 1e-6)
+    busy_s = (b[1] - a[1]) / hz
+    own_s = b[4] - a[4]
+    total = max(b[3] - a[3], 1)
+    others = max(0.0, busy_s - own_s) / (wall * cpus)
+    steal = (b[2] - a[2]) / total
+    out.update(others_cpu_share=round(others, 3), steal_share=round(steal, 3),
+               busy=bool(others > BUSY_SHARE or steal > 0.05))
+    return out
 
 
 def _why_run(prev, key, name, args, software, force):
@@ -486,6 +580,16 @@ def _positive(kind, at_least=0.0):
     return parse
 
 
+def _count(text):
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= n <= 20:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 20, got {text}")
+    return n
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2: no usage dump to scroll past
         print(f"error: {self.prog}: {message} (see --help)", file=sys.stderr)
@@ -503,6 +607,11 @@ def main(argv=None):
                               "the reason is in build_results.py --help.")
     r = sub.add_parser("render", help="results to charts and tables (no torch needed)")
     sub.add_parser("site", help="mkdocs build --strict")
+    v = sub.add_parser("verify", help="rerun the headline snippets here: does this box reproduce "
+                                      "its published figures? (exit 0 yes, 1 no)")
+    v.add_argument("--only", nargs="+", metavar="NAME", default=list(HEADLINE),
+                   help="snippets to rerun (default: " + ", ".join(HEADLINE) + ")")
+    v.add_argument("--results-dir", default=str(RESULTS_DIR), help=argparse.SUPPRESS)
     c = sub.add_parser("check", help="is a results folder fit to publish? (schema, plausibility, "
                                      "provenance, privacy; exit 0 fine, 1 problems, 2 unusable)")
     c.add_argument("folder", nargs="?", default=str(RESULTS_DIR),
@@ -522,6 +631,9 @@ def main(argv=None):
                        help="measure again even if cached")
         p.add_argument("--timeout", type=_positive(float, at_least=1), default=d(None),
                        help="seconds before one snippet run is stopped (default 600, quick 180)")
+        p.add_argument("--repeat", type=_count, default=d(None), metavar="N",
+                       help="independent runs of each snippet, interleaved with the others "
+                            "(default: 3 for matmul and bandwidth on a CPU, 1 otherwise and with --quick)")
         p.add_argument("--deadline", type=_positive(float, at_least=1), default=d(None), metavar="SECONDS",
                        help="one wall-clock budget for the whole run: snippets run in the order "
                             "below, each gets at most the time left, those not started in time "
@@ -553,12 +665,14 @@ def _run(args):
             raise UserError(f"unknown snippet {', '.join(unknown)} (known: {', '.join(known)})")
         failures, not_run = measure(names, _devices(args.device), quick=args.quick,
                                     force=args.force, results_dir=args.results_dir,
-                                    timeout_s=args.timeout, deadline_s=args.deadline)
+                                    timeout_s=args.timeout, deadline_s=args.deadline,
+                                    repeat=args.repeat)
         for name, device, cause in failures:
             print(f"error: {name} on {device}: {cause}", file=sys.stderr)
         if not_run:
             print("error: not run before the --deadline: "
-                  + ", ".join(f"{n} on {d}" for n, d in not_run), file=sys.stderr)
+                  + ", ".join(f"{n} on {d}" + (f" (run {r} of {w})" if w > 1 else "")
+                              for n, d, r, w in not_run), file=sys.stderr)
         bad = 1 if failures or not_run else 0
         if step == "measure":
             return bad
@@ -578,6 +692,22 @@ def _run(args):
         files = render(args.results_dir, args.out)
         log(f"render: {len(files)} file(s) in {_rel(args.out)}")
         return 0
+    if step == "verify":
+        from lib.verify import MARGIN, verify
+        unknown = [n for n in args.only if n not in snippet_names()]
+        if unknown:
+            raise UserError(f"unknown snippet {', '.join(unknown)}")
+        machine = machine_info()
+
+        def measure_here(names, tmp):
+            return measure(names, ["cpu"], results_dir=tmp, repeat=1)[0]
+        rows = verify(args.only, measure_here, machine, args.results_dir)
+        for figure, (med, lo, hi, n), mine, text, ok in rows:
+            print(f"verify: {figure}: here {mine:.4g}, published {med:.4g} (range {lo:.4g}–{hi:.4g} "
+                  f"over {n} run(s), ±{MARGIN:.0%} allowed): {text}")
+        bad = [r for r in rows if not r[4]]
+        print(f"verify: {len(rows) - len(bad)} of {len(rows)} figure(s) reproduced on {machine['slug']}")
+        return 1 if bad or not rows else 0
     if step == "check":
         from lib.check import check
         problems, notes, n = check(args.folder)

@@ -39,6 +39,9 @@ def runs_by_snippet(data, featured=None):
                 "results_dir": d["_path"].parent.parent if "_path" in d else None,
                 "stale": current is not None and rec["source_sha256"] != current,
                 "featured": slug == featured,
+                # every independent run's result, newest first (--repeat): pages quote the median
+                "repeats": [rec["result"]] + [x["result"] for x in rec.get("repeats", [])],
+                "busy": any((x.get("load") or {}).get("busy") for x in [rec] + rec.get("repeats", [])),
                 "failure": d.get("failures", {}).get(device)})
     for runs in out.values():
         runs.sort(key=lambda r: (r["device"] != "cpu", r["info"]["cpu"]["logical_cores"], r["machine"]))

@@ -28,8 +28,22 @@ def draw(runs):
             med = np.array([f[k]["gb_per_s"] if k in f else np.nan for k in names])
             lo = np.array([f[k]["gb_per_s_min"] if k in f else np.nan for k in names])
             hi = np.array([f[k]["gb_per_s_max"] if k in f else np.nan for k in names])
-            ax.bar(x + (i - (len(runs) - 1) / 2) * w, med, w, yerr=[med - lo, hi - med],
+            # Several independent runs (--repeat): the bar is their median, a second, open
+            # marker spans the range across runs beside the within-run min–max.
+            across = [_figures(dict(r, result=res)) for res in r.get("repeats", [r["result"]])]
+            if len(across) > 1:
+                vals = [[a[k]["gb_per_s"] for a in across if k in a] for k in names]
+                med = np.array([float(np.median(v)) if v else np.nan for v in vals])
+            xs = x + (i - (len(runs) - 1) / 2) * w
+            ax.bar(xs, med, w, yerr=[np.maximum(med - lo, 0), np.maximum(hi - med, 0)],
                    ecolor=plt.rcParams["text.color"], label=r["label"])
+            if len(across) > 1:
+                rlo = np.array([min(v) if v else np.nan for v in vals])
+                rhi = np.array([max(v) if v else np.nan for v in vals])
+                ax.errorbar(xs + w * 0.3, med, yerr=[med - rlo, rhi - med], fmt="none", capsize=4,
+                            ecolor=plt.rcParams["axes.edgecolor"], elinewidth=1.5,
+                            label=t(f"{len(across)} 次独立运行的范围", f"range across {len(across)} independent runs")
+                            if i == 0 else None)
             sheet = datasheet_for(r["info"]["gpu"]["name"]) if r["device"] == "cuda" else None
             if sheet:
                 ax.axhline(sheet["gb_per_s"], color="#888", ls="--", lw=1,

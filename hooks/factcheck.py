@@ -1,6 +1,8 @@
 """MkDocs hook: the fact-check page shows each chapter's own verdict, so the two can never
 disagree. Every chapter states a claim under a heading whose id is the claim's ID
-(`## C2.1 ... { #c2-1 }`) and closes it with an `!!! abstract "结论:..."` admonition;
+(`## C2.1 ... { #c2-1 }`) and closes it with an `!!! abstract "结论:..."` admonition, written
+by the `verdict()` macro from the claim's rule in lib/verdicts.py (so zh and en come from the
+same rule, and the home page's glance table shows the same verdicts);
 this hook collects those verdicts as the pages render, then fills the placeholders
 `<!-- verdict:c2-1 -->` in factcheck.md's built page. A claim whose chapter gives no
 verdict fails the build."""

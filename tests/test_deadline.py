@@ -61,7 +61,8 @@ def test_deadline_runs_in_priority_order_and_names_what_did_not_run(proj):
     assert "roofline on cpu: NOT FINISHED: stopped at the --deadline" in proc.stdout
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: not run before the --deadline: roofline on cpu, gpt_train on cpu, "
-        "cnn_train on cpu, framework on cpu")
+        "cnn_train on cpu, framework on cpu, matmul on cpu (run 2 of 3), bandwidth on cpu "
+        "(run 2 of 3), matmul on cpu (run 3 of 3), bandwidth on cpu (run 3 of 3)")
     assert "Traceback" not in proc.stderr
     assert written(proj) == ["bandwidth", "matmul"]  # nothing finished is lost
     data = json.loads(next((proj / "docs" / "results").glob("*/matmul.json")).read_text())
@@ -99,7 +100,7 @@ def test_gpu_measure_script_packs_after_each_group_and_logs(proj, tmp_path):
     the slow snippet still leaves a results.tgz with everything that finished."""
     out = tmp_path / "out"
     env = {**os.environ, "PYTHON": sys.executable, "SLEEP_ROOFLINE": "60"}
-    proc = subprocess.run(["bash", "scripts/gpu-measure.sh", str(out), "15"], cwd=proj, env=env,
+    proc = subprocess.run(["bash", "scripts/gpu-measure.sh", str(out), "30"], cwd=proj, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # roofline stopped, the rest not run
     assert sorted(p.name for p in out.iterdir()) == ["machine.txt", "measure.log", "results.tgz"]

@@ -15,8 +15,8 @@ TABLES = {"cnn_train": ["cnn_train-table"], "gpt_train": ["gpt_train-table"],
 # A name in each snippet that only its own source has: proof the snippet itself is on the page.
 SOURCE_MARK = {"cnn_train": "EPOCH_IMAGES", "gpt_train": "PEAK_TFLOPS",
                "train_memory": "GPUS_PER_SERVER"}
-VERDICTS = {"zh": ("成立但有限定", "不成立", "成立"),
-            "en": ("holds with qualifiers", "does not hold", "holds")}
+VERDICTS = {"zh": ("成立但有限定", "不成立", "成立", "待定"),
+            "en": ("holds with qualifiers", "does not hold", "holds", "undecided")}
 
 
 def duration(s, lang):
@@ -193,8 +193,8 @@ def test_page_shows_the_committed_numbers(built_site, lang):
 def test_page_says_no_gpu_until_one_is_measured(built_site, lang):
     doc = page(built_site, lang)
     note = "尚未测量 GPU" if lang == "zh" else "No GPU measured yet"
-    expected = sum(not has_cuda(s) for s in ("cnn_train", "gpt_train", "gpt_train"))
-    assert doc.count(note) == expected
+    expected = int(any(not has_cuda(s) for s in ("cnn_train", "gpt_train", "cpu_control")))
+    assert doc.count(note) == expected  # once per page, where it matters
     if not has_cuda("gpt_train"):  # no measured MFU figure without a GPU run
         assert not re.search(r"MFU[^.。;;]{0,12}\d+(\.\d+)?%", text_of(doc))
     if not has_cuda("cnn_train"):  # and no GPU images/s
