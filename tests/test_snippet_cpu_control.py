@@ -62,11 +62,15 @@ def test_quick_cpu_launch(quick):
     assert [b["batch"] for b in batches] == [32, 256]
     # The fixed cost is fitted across the batch sizes, T = fixed + FLOPs / rate, not step / ops.
     fit = data["launch"]["fit"]["eager"]
-    assert fit["status"] == "ok" and fit["points"] == 2 and fit["fixed_s"] >= 0
-    assert fit["fixed_us_per_op"] == pytest.approx(fit["fixed_s"] / batches[0]["aten_ops_per_step"] * 1e6)
-    for b in batches:
-        model = fit["fixed_s"] + b["flops_per_step"] / (fit["marginal_tflops"] * 1e12)
-        assert abs(model - b["eager"]["median_s"]) / b["eager"]["median_s"] <= fit["max_rel_residual"] + 1e-9
+    if fit["status"] != "ok":  # only when, on a noisy box, the bigger batch was not slower
+        assert "does not grow" in fit["reason"]
+        assert batches[1]["eager"]["median_s"] <= batches[0]["eager"]["median_s"]
+    else:
+        assert fit["points"] == 2 and fit["fixed_s"] >= 0
+        assert fit["fixed_us_per_op"] == pytest.approx(fit["fixed_s"] / batches[0]["aten_ops_per_step"] * 1e6)
+        for b in batches:
+            model = fit["fixed_s"] + b["flops_per_step"] / (fit["marginal_tflops"] * 1e12)
+            assert abs(model - b["eager"]["median_s"]) / b["eager"]["median_s"] <= fit["max_rel_residual"] + 1e-9
     check_skipped(data["launch"]["fit"]["cuda_graph"])
     assert data["launch"]["work_ratio"] == 8
     b = batches[0]
