@@ -24,8 +24,8 @@ The build (on_pre_build, on_post_build):
     en/search/search_index.json (English pages), and English pages use the second, so a reader
     gets results in the page's language and downloads half the index;
   * sitemap.xml: every page once, with its counterpart in each language (hreflang, and
-    x-default for the default language); absolute locations when site_url is set, and then a
-    robots.txt that names it.
+    x-default for the default language); absolute locations when site_url is set, and a
+    robots.txt that names it when the site is published at a host's root.
 """
 import html as htmllib
 import io
@@ -299,8 +299,10 @@ def write_sitemap(site, config):
     for loc in others:  # copies an earlier build left at the language roots
         for name in ("sitemap.xml", "sitemap.xml.gz"):
             (site / loc / name).unlink(missing_ok=True)
+    # crawlers read robots.txt at a host's root only: written when the site is published there
+    from urllib.parse import urlsplit
     robots = site / "robots.txt"
-    if base:
+    if base and urlsplit(base).path in ("", "/"):
         robots.write_text(f"User-agent: *\nAllow: /\nSitemap: {urljoin(base, 'sitemap.xml')}\n")
     else:
         robots.unlink(missing_ok=True)
