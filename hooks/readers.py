@@ -6,8 +6,9 @@ Pages (on_page_content, on_post_page):
     hidden image, the other theme's, is never fetched) and carry their size (no layout shift);
   * tables: each cell carries its column's name (data-label), so that site.css can show a wide
     table on a phone as one card per row, every column in view; the table keeps its roles;
-  * the included snippet sources: a line that names the file and where to get it, shown in
-    print instead of pages of code;
+  * the included snippet sources: plain text in the page, highlighted when opened (a file of
+    their own), and in print a line that names the file and where to get it instead of pages
+    of code;
   * the notebook page: a link to download the .ipynb it was made from;
   * English pages look for search results in the English index (see below);
   * <link rel="alternate" hreflang>: Material fetches a sitemap.xml next to each one, so the
@@ -201,12 +202,75 @@ def notebook_download(html, page, config):
         return html
     name = pathlib.PurePosixPath(page.file.src_uri).name
     label = t(config, f"下载这个笔记本({name})", f"Download this notebook ({name})")
-    link = (f'<p class="notebook-download"><a href="{name}" download class="md-button">'
-            f'{htmllib.escape(label)}</a></p>\n')
+    link = f'<p class="notebook-download"><a href="{name}" download>{htmllib.escape(label)}</a></p>\n'
+
     return link + html
 
 
+HEADING = re.compile(r'<h([1-6]) id="([^"]*)">(.*?)<a class="anchor-link" href="#[^"]*">')
+
+
+def notebook_heading_ids(html, page):
+    """nbconvert gives a Chinese heading an empty id (its slug keeps ASCII only) while the
+    page's table of contents (and Material's skip link) uses _1, _2...: a heading whose id is
+    empty takes its table-of-contents id, so that both lead somewhere."""
+    if not page.file.src_uri.endswith(".ipynb"):
+        return html
+    toc = []
+
+    def walk(items):
+        for item in items:
+            toc.append(item.id)
+            walk(getattr(item, "children", []))
+    walk(page.toc or [])
+    order = iter(toc)
+
+    def fix(m):
+        level, hid, title = m.groups()
+        hid = next(order, hid) if not hid else (next(order, None) and hid)
+        hid = hid or "notebook"
+        return f'<h{level} id="{hid}">{title}<a class="anchor-link" href="#{hid}">'
+    return HEADING.sub(fix, html)
+
+
+NAME_SPAN = re.compile(r'<span class="n">([^<]*)</span>')
+
+
+def plain_names(html):
+    """Pygments wraps every name in <span class="n">, which Material colours as the code's own
+    text colour: the spans change nothing on screen and were a sixth of /training/'s HTML and
+    a fifth of its DOM (the snippets' sources). Names are left as text."""
+    return NAME_SPAN.sub(r"\1", html)
+
+
+SNIPPET_CODE = re.compile(
+    r'(?P<head><details class="example">\s*<summary>[^<]*?snippets/(?P<name>\w+)\.py[^<]*</summary>'
+    r'\s*<div class="highlight"><pre><span></span><code)>(?P<code>.*?)(?P<tail></code></pre></div>)', re.S)
+
+
+def snippet_sources(html, page, config):
+    """An included snippet (collapsed under its summary) is in the page as plain text, every
+    character of it; its highlighted form, a span per token, is a file of its own
+    (generated/snippets/<name>.code.html) that site.js puts in place when the reader opens it.
+    The three sources on /training/ were 88% of its HTML and most of its DOM."""
+    up = "../" * page.url.count("/")
+
+    def lazy(m):
+        name = m.group("name")
+        out = pathlib.Path(config.site_dir) / "generated" / "snippets" / f"{name}.code.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not out.exists() or out.read_text() != m.group("code"):
+            out.write_text(m.group("code"))
+        plain = re.sub(r"<[^>]+>", "", m.group("code"))
+        return (f'{m.group("head")} data-highlighted="{up}generated/snippets/{name}.code.html">'
+                f'{plain}{m.group("tail")}')
+    return SNIPPET_CODE.sub(lazy, html)
+
+
 def on_page_content(html, page, config, files, **kwargs):
+    html = plain_names(html)
+    html = snippet_sources(html, page, config)
+    html = notebook_heading_ids(html, page)
     html = pictures(html, config)
     html = tables(html)
     html = snippet_references(html, page, config)
