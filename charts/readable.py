@@ -263,7 +263,6 @@ class TickText(Formatter):
 
     def set_locs(self, locs):
         self.original.set_locs(locs)
-        self.locs = locs
 
     def get_offset(self):
         return self.original.get_offset()
