@@ -99,7 +99,10 @@ def translator(lang):
 
 
 def save(out_dir, name, draw):
-    """Render draw(t) for every language and theme; return the files written."""
+    """Render draw(t) for every language and theme, in two layouts: the page's
+    (<name>.<lang>.<theme>.svg) and a phone's (<name>.<lang>.<theme>.narrow.svg, see
+    charts/readable.py); return the files written."""
+    from charts import readable
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -108,10 +111,15 @@ def save(out_dir, name, draw):
             with plt.rc_context(rc(theme)), warnings.catch_warnings():
                 warnings.filterwarnings("error", message=".*missing from font.*")
                 fig = draw(translator(lang))
-                buf = io.BytesIO()
-                fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+                for layout in ("wide", "narrow"):
+                    if layout == "narrow":
+                        readable.phone_layout(fig)
+                    svg, smallest, lowest = readable.render_svg(fig, theme, lambda: _svg(fig))
+                    svg = readable.annotate_svg(svg, layout=layout, min_text_pt=_num(smallest),
+                                                min_contrast=_num(lowest))
+                    suffix = ".narrow" if layout == "narrow" else ""
+                    written.append(write_bytes(out_dir / f"{name}.{lang}.{theme}{suffix}.svg", svg))
                 plt.close(fig)
-            written.append(write_bytes(out_dir / f"{name}.{lang}.{theme}.svg", buf.getvalue()))
     return written
 
 
@@ -131,6 +139,16 @@ def chart_runs(runs, out_dir, snippet, limit=MAX_RUNS):
         {"shown": [name(r) for r in drawn],
          "left_out": [name(r) for r in runs if not any(r is c for c in drawn)]}, indent=1) + "\n")
     return drawn
+
+
+def _svg(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buf.getvalue()
+
+
+def _num(x):
+    return None if x is None else f"{x:.3g}"
 
 
 def write_bytes(path, data):

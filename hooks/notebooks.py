@@ -6,14 +6,11 @@
 2. mkdocs-jupyter adds a MathJax <script> from a CDN to every notebook page; our notebooks
    contain no math, so the tag is removed and the site requests nothing from outside hosts
    (the browser tests check that).
-3. Material looks for sitemap.xml next to each <link rel="alternate">; mkdocs-static-i18n
-   points those links at the page itself (/en/flops/), where no sitemap exists, so every
-   page asked for two missing files. The <link>s now point at the language roots (/ and
-   /en/), which have a sitemap; the switcher's own <a hreflang> links stay per page. The
-   i18n build writes only the root sitemap (it lists every language's pages, with their
-   alternates), so each language root gets a copy of it.
+3. A notebook page belongs to its language: run-it-yourself.en.ipynb renders at
+   /en/run-it-yourself/ (not over the Chinese page), and each notebook page's language
+   switch leads to its counterpart (i18n sees notebooks as plain files and finds none).
+(hreflang links and the sitemap: hooks/readers.py.)
 """
-import shutil
 import re
 
 from mkdocs.plugins import event_priority
@@ -32,34 +29,51 @@ def on_files(files, config, **kwargs):
     for f in list(files):  # in place: the collection is i18n's own class and must stay so
         if jupyter.should_include(f) and not isinstance(f, NotebookFile):
             files.remove(f)
-            files.append(NotebookFile(f, **config))
+            files.append(_with_alternates(_in_language_folder(NotebookFile(f, **config), f, config), config))
     return files
 
 
-@event_priority(-200)  # after mkdocs-static-i18n has built the other languages
-def on_post_build(config, **kwargs):
+def _with_alternates(nb, config):
+    """i18n treats a notebook as a plain file and finds no other-language version of it, so
+    the language switcher of the English notebook page led to the home page. Each notebook
+    page names its counterpart in every language: the same path under that language's folder
+    (the notebook exists in every language, a test checks that)."""
+    import types
     plugin = config.plugins.get("i18n")
-    site = __import__("pathlib").Path(config.site_dir)
-    if plugin is None or not (site / "sitemap.xml").exists():
-        return
-    for lang in plugin.config.languages:
-        folder = site / lang.locale
-        if not lang.default and folder.is_dir() and not (folder / "sitemap.xml").exists():
-            shutil.copyfile(site / "sitemap.xml", folder / "sitemap.xml")
+    if plugin is None:
+        return nb
+    locales = [(lang.locale, lang.default) for lang in plugin.config.languages if lang.build]
+    prefixes = [loc + "/" for loc, default in locales if not default]
+    path = nb.url
+    for prefix in prefixes:
+        if path.startswith(prefix):
+            path = path[len(prefix):]
+            break
+    alternates = dict(getattr(nb.file, "alternates", {}) or {})
+    for loc, default in locales:
+        url = path if default else f"{loc}/{path}"
+        alternates[loc] = types.SimpleNamespace(url=url, dest_uri=url + "index.html", page=None,
+                                                locale=loc)
+    nb.alternates = alternates
+    return nb
 
 
-ALTERNATE = re.compile(r'<link rel="alternate" href="[^"]*" hreflang="([a-z-]+)">')
+def _in_language_folder(nb, f, config):
+    """NotebookFile computes its page's place from the source name alone, which puts
+    run-it-yourself.en.ipynb's page at /run-it-yourself/, over the Chinese one. i18n has already
+    placed the file (en/run-it-yourself/index.html, or en/run-it-yourself.ipynb when it saw the
+    notebook as a plain file): the page goes there."""
+    import os
+    import posixpath
+    dest = f.dest_uri
+    if not dest.endswith(".html"):
+        stem = posixpath.splitext(dest)[0]
+        dest = f"{stem}/index.html" if config.use_directory_urls else f"{stem}.html"
+    nb.dest_path = dest
+    nb.url = dest[: -len("index.html")] if config.use_directory_urls and dest.endswith("/index.html") else dest
+    nb.abs_dest_path = os.path.normpath(os.path.join(config.site_dir, dest))
+    return nb
 
 
 def on_post_page(output, page, config, **kwargs):
-    output = MATHJAX.sub("", output)
-    plugin = config.plugins.get("i18n")
-    if plugin is not None:
-        default = next(lang.locale for lang in plugin.config.languages if lang.default)
-        up = "../" * page.url.count("/") or "./"
-
-        def root(m):
-            lang = m.group(1)
-            return f'<link rel="alternate" href="{up}{"" if lang == default else lang + "/"}" hreflang="{lang}">'
-        output = ALTERNATE.sub(root, output)
-    return output
+    return MATHJAX.sub("", output)

@@ -33,7 +33,7 @@ def root():
 # What a copy of the project leaves behind: history, build outputs, caches, and above all the
 # virtual environment (a torch install per copy fills a disk in one test run).
 COPY_IGNORE = (".git", ".venv", "venv", "site", "generated", "__pycache__", ".pytest_cache",
-               "test-artifacts", ".cache", ".whl", ".gl")
+               "test-artifacts", ".cache", ".whl", ".gl", "node_modules", "lighthouse")
 
 
 def copy_project(dst):

@@ -97,18 +97,29 @@ def test_every_chart_is_visible(browser, server, built_site, scheme):
     checked = 0
     for path in pages(built_site):
         v = Visit(browser, server, path, color_scheme=scheme)
-        imgs = v.page.locator('img[src*="generated/"]')
-        for i in range(imgs.count()):
-            img = imgs.nth(i)
-            src = img.get_attribute("src")
-            # Material shows #only-light images in light mode and #only-dark in dark mode
-            if ("#only-dark" in src) != (scheme == "dark"):
-                continue
-            assert img.evaluate("e => e.complete && e.naturalWidth > 0"), f"{path}: {src} did not load"
-            box = img.bounding_box()
-            assert box and box["width"] > 200 and box["height"] > 100, f"{path}: {src} is not visible"
-            checked += 1
+        # Material shows #only-light images in light mode and #only-dark in dark mode; they load
+        # lazily, as they come near, so each is scrolled to
+        shown = v.page.evaluate("""async (suffix) => {
+          const out = [];
+          for (const img of document.querySelectorAll('img[src*="generated/"]')) {
+            if (!img.getAttribute('src').endsWith(suffix)) continue;
+            img.scrollIntoView({block: 'center'});
+            if (!(img.complete && img.naturalWidth > 0)) {
+              await new Promise(r => { img.addEventListener('load', r, {once: true});
+                                       img.addEventListener('error', r, {once: true});
+                                       setTimeout(r, 5000); });
+            }
+            const box = img.getBoundingClientRect();
+            out.push({src: img.getAttribute('src'), loaded: img.complete && img.naturalWidth > 0,
+                      width: box.width, height: box.height});
+          }
+          return out;
+        }""", f"#only-{scheme}")
         v.close()
+        for img in shown:
+            assert img["loaded"], f"{path}: {img['src']} did not load"
+            assert img["width"] > 200 and img["height"] > 100, f"{path}: {img['src']} is not visible"
+            checked += 1
     assert checked >= 4
 
 

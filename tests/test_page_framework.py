@@ -177,7 +177,7 @@ def test_page_shows_charts_tables_provenance_source_and_anchors(built_site, lang
     slugs = [p.parent.name for p in (ROOT / "docs" / "results").glob("*/framework.json")]
     assert any(f'href="{prefix}results/{s}/framework.json"' in doc for s in slugs)
     assert SOURCE_MARK in doc, "snippets/framework.py is not included"
-    assert doc.count("<table>") >= 3  # libraries, modes, results
+    assert doc.count("<table") >= 3  # libraries, modes, results
     assert 'href="../flops/#c2-2"' in doc or 'href="../../flops/#c2-2"' in doc
     # the quoted lines of code, as the snippet has them
     from charts import framework

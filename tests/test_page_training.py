@@ -149,7 +149,7 @@ def test_page_shows_charts_tables_provenance_source_and_anchors(built_site, lang
         assert any(f'href="{prefix}results/{s}/{snippet}.json"' in doc for s in slugs), snippet
         assert SOURCE_MARK[snippet] in doc, f"snippets/{snippet}.py is not included"
     # the tables are on the page, not only their file names
-    assert doc.count("<table>") >= 4
+    assert doc.count("<table") >= 4
     if lang == "zh":
         assert "纯算术" in doc and "数据手册" in doc and "推算" in doc
     else:
