@@ -366,8 +366,8 @@ def define_env(env):
                 cells.append(f"[{fmt(v['value'])}]({v['file']})" + (" (quick)" if v["quick"] else "")
                              if v else "–")
             rows.append(cells)
-        note = t(f"\n★ 为各页正文引用的机器(`mkdocs.yml` 的 `extra.featured_machine`)。",
-                 f"\n★ marks the machine the pages' prose quotes (`extra.featured_machine` in `mkdocs.yml`).")
+        note = t("\n★ 为各页正文引用的机器(`mkdocs.yml` 的 `extra.featured_machine`)。",
+                 "\n★ marks the machine the pages' prose quotes (`extra.featured_machine` in `mkdocs.yml`).")
         return md_table(header, rows) + (note if home else "")
 
     @env.macro
