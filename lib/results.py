@@ -234,3 +234,25 @@ def scrub(obj):
     return obj
 
 
+
+
+def median_result(run):
+    """A run's result with every number replaced by its median across the run's independent
+    repeats (--repeat), what the pages quote; the run's own result when it has no repeats."""
+    results = [run["result"]] + [r["result"] for r in run.get("repeats", [])]
+    if len(results) == 1:
+        return run["result"]
+
+    def merge(values):
+        first = values[0]
+        if isinstance(first, dict):
+            return {k: merge([v[k] for v in values if isinstance(v, dict) and k in v]) for k in first}
+        if isinstance(first, list):
+            return [merge([v[i] for v in values if isinstance(v, list) and i < len(v)])
+                    for i in range(len(first))]
+        nums = sorted(v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+        if isinstance(first, (int, float)) and not isinstance(first, bool) and nums:
+            n = len(nums)
+            return nums[n // 2] if n % 2 else (nums[n // 2 - 1] + nums[n // 2]) / 2
+        return first
+    return merge(results)
