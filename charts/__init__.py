@@ -80,11 +80,32 @@ def render_all(data, out_dir, featured=None):
         files = [out_dir / name for name in listing.read_text().split()]
         if all(f.exists() for f in files):  # a deleted chart is drawn again
             return files
+    jobs = [(snippet, runs, out_dir) for snippet, runs in runs_by_snippet(data, featured).items()
+            if (pathlib.Path(__file__).parent / f"{snippet}.py").exists()]
     files = []
-    for snippet, runs in runs_by_snippet(data, featured).items():
-        if (pathlib.Path(__file__).parent / f"{snippet}.py").exists():
-            files += importlib.import_module(f"charts.{snippet}").render(runs, out_dir)
+    for written in _map(_render_one, jobs):
+        files += written
     out_dir.mkdir(parents=True, exist_ok=True)
     listing.write_text("\n".join(sorted(str(pathlib.Path(f).relative_to(out_dir)) for f in files)))
     stamp_file.write_text(stamp)
     return files
+
+
+def _render_one(job):
+    snippet, runs, out_dir = job
+    return importlib.import_module(f"charts.{snippet}").render(runs, out_dir)
+
+
+def _map(fn, jobs):
+    """fn over jobs, on every core: each chart is drawn twice (page and phone layouts, per
+    language and theme), and the modules are independent. Fresh processes ("spawn", which
+    inherit sys.path), so that a build's threads are never forked. One core: in this process."""
+    import os
+    workers = min(len(jobs), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                  else os.cpu_count() or 1)
+    if workers < 2 or os.environ.get("GPUCPU_RENDER_SERIAL"):
+        return [fn(job) for job in jobs]
+    import concurrent.futures
+    import multiprocessing
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(fn, jobs))

@@ -9,7 +9,9 @@ Pages (on_page_content, on_post_page):
   * the included snippet sources: plain text in the page, highlighted when opened (a file of
     their own), and in print a line that names the file and where to get it instead of pages
     of code;
-  * the notebook page: a link to download the .ipynb it was made from;
+  * code: names lose their <span class="n"> (Material colours them as plain code text);
+  * the notebook page: a link to download the .ipynb it was made from, and headings whose id
+    nbconvert left empty get their table-of-contents id;
   * English pages look for search results in the English index (see below);
   * <link rel="alternate" hreflang>: Material fetches a sitemap.xml next to each one, so the
     per-page links i18n writes asked for /en/flops/sitemap.xml (a 404), and links pointing at
@@ -314,7 +316,7 @@ def split_search_index(site, config):
     for loc, docs in parts.items():
         cfg = dict(index["config"])
         if loc is not None:
-            cfg["lang"] = [loc] if loc in ("en",) else sorted(set(cfg["lang"]) | {loc})
+            cfg["lang"] = [loc]
         out = site / (f"{loc}/" if loc else "") / "search" / "search_index.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"config": cfg, "docs": docs}, ensure_ascii=False,

@@ -550,6 +550,8 @@ def test_with_site_url_the_sitemap_canonical_and_hreflang_are_absolute_and_per_p
         assert not re.search(r'<link rel="alternate" href="[^"]*" hreflang=', doc)
     doc = (published / "reproduce" / "index.html").read_text()
     assert f"git clone {REPO_URL}" in re.sub(r"<[^>]+>", "", doc)
+    # the header links the repository without asking the GitHub API for its stars
+    assert f'href="{REPO_URL}"' in doc and 'data-md-component="source"' not in doc
     assert f"{SITE_URL}generated/snippets/matmul.py" in (published / "flops" / "index.html").read_text()
 
 
