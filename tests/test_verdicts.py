@@ -152,9 +152,10 @@ def glance(site, lang):
     """{claim label: (the row's cells as text)} of the home page's glance table."""
     html = (site / LANGS[lang] / "index.html").read_text()
     start = html.index('id="glance"')
-    table = html[html.index("<table>", start):html.index("</table>", start)]
+    opening = re.compile(r"<table[^>]*>").search(html, start)  # tables carry attributes on phones
+    table = html[opening.start():html.index("</table>", start)]
     rows = {}
-    for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]:
+    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]:
         cells = [text_of(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
         rows[cells[0]] = cells
     return rows, html
