@@ -78,18 +78,7 @@ def run_snippet(name, args, timeout_s, prefix):
         out_file = pathlib.Path(tmp) / "out.json"
         err_file = pathlib.Path(tmp) / "err.txt"
         with open(err_file, "w") as err:
-            # Own process group, so that a timeout or Ctrl-C also ends the snippet's children.
-            # Ctrl-C and kill are held back while it starts, so that no signal can land between
-            # the start and the try below and leave the snippet running on its own.
-            held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-            try:
-                proc = subprocess.Popen(
-                    [*cmd, "--out", str(out_file)], cwd=ROOT, stdout=err, stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held))
-            except BaseException:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
-                raise
+            proc, held = _start_group([*cmd, "--out", str(out_file)], stdout=err, stderr=subprocess.STDOUT)
             shown, deadline = 0, time.monotonic() + timeout_s
             try:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held signal is raised here
@@ -166,6 +155,23 @@ def _bad_numbers(obj, path=""):
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
             yield from _bad_numbers(v, f"{path}.{i}")
+
+
+def _start_group(cmd, **popen_kw):
+    """Start cmd in a process group of its own, so that a timeout, Ctrl-C or kill can end it
+    with everything it started (DataLoader workers, all-reduce ranks, mkdocs' chart workers),
+    even when only this process got the signal. Ctrl-C and kill stay held back on return, so
+    that none can land between the start and the caller's try and leave the group running on
+    its own: the caller unblocks them (signal.pthread_sigmask(SIG_SETMASK, held)) inside its try."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True,
+                                preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held),
+                                **popen_kw)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    return proc, held
 
 
 def _leftovers(pgid, grace_s=3.0):
@@ -529,11 +535,18 @@ def site(strict=True):
     cmd = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(partial)] + (["--strict"] if strict else [])
     log("site: mkdocs build" + (" --strict" if strict else ""))
     _STAGE[0] = "the site build"
+    proc, held = _start_group(cmd)
     try:
-        rc = subprocess.run(cmd, cwd=ROOT).returncode
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        rc = proc.wait()
     except BaseException:
+        # Only this process may have had the signal (a kill, a CI cancel): end mkdocs and the
+        # chart workers it started, or they would run on, orphaned, holding the terminal.
+        _kill_group(proc)
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    if _leftovers(proc.pid, grace_s=1.0):
+        _kill_group(proc)
     if rc != 0:
         shutil.rmtree(partial, ignore_errors=True)
         return rc

@@ -107,5 +107,15 @@ def _map(fn, jobs):
         return [fn(job) for job in jobs]
     import concurrent.futures
     import multiprocessing
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(fn, jobs))
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        results = list(pool.map(fn, jobs))
+    except BaseException:
+        # Ctrl-C, a kill or a failed chart: stop the other workers now rather than let them
+        # draw the charts still queued after this process has said it stopped.
+        for worker in list((getattr(pool, "_processes", None) or {}).values()):
+            worker.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results

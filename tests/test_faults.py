@@ -3,6 +3,7 @@ temporary copy of the project, checking the exit code, the message (one line, no
 and that nothing was lost or published wrong."""
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -193,18 +194,45 @@ def test_a_nan_or_sub_second_budget_is_refused(proj, flag, value):
     one_line(run(proj, "measure", flag, value), flag)
 
 
-def test_an_interrupted_site_build_leaves_the_previous_site_whole(proj):
+def _processes_in(folder):
+    """pid: command line of the live processes working in folder (their cwd)."""
+    found = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink(f"/proc/{d}/cwd") == str(folder) and "Z" not in \
+                        pathlib.Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[-1].split()[:1]:
+                    found[int(d)] = pathlib.Path(f"/proc/{d}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.parametrize("step,sig", [("site", signal.SIGINT), ("site", signal.SIGTERM), ("render", signal.SIGTERM)],
+                         ids=["site-SIGINT", "site-SIGTERM", "render-SIGTERM"])
+def test_an_interrupted_build_ends_all_it_started_and_keeps_the_previous_site(proj, step, sig):
+    """The signal goes to build_results.py alone (a kill, a CI cancel; not a terminal's Ctrl-C
+    to the whole group), while the chart workers are drawing: it must still end them all."""
     (proj / "site").mkdir()
     (proj / "site" / "index.html").write_text("the previous build")
-    p = subprocess.Popen([sys.executable, "build_results.py", "site"], cwd=proj, stdout=subprocess.PIPE,
+    p = subprocess.Popen([sys.executable, "build_results.py", step], cwd=proj, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # the build is under way (it takes several seconds)
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
+    ends = time.monotonic() + 120
+    while time.monotonic() < ends and p.poll() is None:
+        if any("multiprocessing" in cmd for cmd in _processes_in(proj).values()):
+            break  # the charts are being drawn
+        time.sleep(0.05)
+    assert p.poll() is None, "the build ended before its chart workers were seen"
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)  # EOF only once every process holding the pipes is gone
     assert p.returncode == 130, (out, err)
-    assert "interrupted during the site build: site/ still holds the previous build" in err
+    assert f"interrupted during {'the site build' if step == 'site' else 'render'}: " in err
+    if step == "site":
+        assert "site/ still holds the previous build" in err
     assert (proj / "site" / "index.html").read_text() == "the previous build"
     assert not (proj / ".site.partial").exists()
+    time.sleep(0.5)
+    assert _processes_in(proj) == {}
 
 
 # ---------------------------------------------------------------- 8. a fork without results
