@@ -82,8 +82,18 @@ def render_all(data, out_dir, featured=None):
             return files
     jobs = [(snippet, runs, out_dir) for snippet, runs in runs_by_snippet(data, featured).items()
             if (pathlib.Path(__file__).parent / f"{snippet}.py").exists()]
-    files = []
-    for written in _map(_render_one, jobs):
+    # A snippet whose charts were drawn before from the same runs and code is copied from the
+    # cache; only the others are drawn (on every core).
+    cache, code = chart_cache(), _code_hash()
+    files, todo = [], []
+    for job in jobs:
+        key = _job_key(code, job[0], job[1])
+        hit = _from_cache(cache, key, out_dir)
+        if hit is None:
+            todo.append(job + (key, cache))
+        else:
+            files += hit
+    for written in _map(_render_one, todo):
         files += written
     out_dir.mkdir(parents=True, exist_ok=True)
     listing.write_text("\n".join(sorted(str(pathlib.Path(f).relative_to(out_dir)) for f in files)))
@@ -92,8 +102,104 @@ def render_all(data, out_dir, featured=None):
 
 
 def _render_one(job):
-    snippet, runs, out_dir = job
-    return importlib.import_module(f"charts.{snippet}").render(runs, out_dir)
+    snippet, runs, out_dir, key, cache = job
+    from charts import style
+    del style.WRITTEN[:]
+    returned = importlib.import_module(f"charts.{snippet}").render(runs, out_dir)
+    # all it wrote, not only what it returned (chart_runs' <snippet>.charted.json, say)
+    files = list(dict.fromkeys([pathlib.Path(f) for f in returned] + style.WRITTEN))
+    _to_cache(cache, key, out_dir, files)
+    return files
+
+
+# ---------------------------------------------------------------- the chart cache
+# Drawing is most of a build's time (each chart in two languages, two themes, two layouts).
+# A snippet's charts depend only on its runs (which carry their machine's ceilings, staleness
+# and the featured flag) and on the code that draws them: the key hashes both, so a change to
+# either draws afresh. GPUCPU_CHART_CACHE names the folder (the tests share one across their
+# copies of the project); "off" draws everything every time.
+
+CACHE_ENTRIES = 400  # the newest are kept; an entry is one snippet's files (a few MB at most)
+
+
+def chart_cache():
+    import os
+    where = os.environ.get("GPUCPU_CHART_CACHE", "")
+    if where.lower() == "off":
+        return None
+    return pathlib.Path(where) if where else ROOT / ".cache" / "charts"
+
+
+def _code_hash():
+    import matplotlib
+    from charts.style import cjk_font
+    h = hashlib.sha256(f"{matplotlib.__version__} {cjk_font()}".encode())  # fonts decide the labels
+    for folder in ("charts", "lib"):
+        for p in sorted((ROOT / folder).glob("*.py")):
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def _job_key(code, snippet, runs):
+    body = [{k: v for k, v in r.items() if k != "results_dir"} for r in runs]
+    src = ROOT / "snippets" / f"{snippet}.py"  # framework's chart quotes its snippet's source
+    source = hashlib.sha256(src.read_bytes()).hexdigest() if src.exists() else None
+    blob = json.dumps([code, snippet, source, body], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _from_cache(cache, key, out_dir):
+    """The files of a cached render, written into out_dir (only those that differ), or None."""
+    if cache is None:
+        return None
+    entry = cache / key
+    try:
+        names = json.loads((entry / "files.json").read_text())
+        blobs = [(out_dir / n, (entry / "f" / n).read_bytes()) for n in names]
+    except (OSError, ValueError):
+        return None
+    from charts.style import write_bytes
+    for path, blob in blobs:
+        write_bytes(path, blob)
+    try:
+        (entry / "files.json").touch()  # recently used: kept by the pruning below
+    except OSError:
+        pass
+    return [path for path, _ in blobs]
+
+
+def _to_cache(cache, key, out_dir, files):
+    """Keep a render's files under its key; any failure only means no cache entry."""
+    if cache is None:
+        return
+    import shutil
+    import tempfile
+    out_dir = pathlib.Path(out_dir).resolve()
+    try:
+        names = [str(pathlib.Path(f).resolve().relative_to(out_dir)) for f in files]
+    except ValueError:
+        return  # a file outside out_dir: not one this cache can restore
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = pathlib.Path(tempfile.mkdtemp(dir=cache, prefix=".new-"))
+        for n in names:
+            (tmp / "f" / n).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out_dir / n, tmp / "f" / n)
+        (tmp / "files.json").write_text(json.dumps(names))
+        try:
+            tmp.rename(cache / key)  # atomic: a reader sees a whole entry or none
+        except OSError:  # another build stored the same key meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+        import time
+        for left in cache.glob(".new-*"):  # a build killed while storing
+            if left.stat().st_mtime < time.time() - 3600:
+                shutil.rmtree(left, ignore_errors=True)
+        entries = sorted((e for e in cache.iterdir() if not e.name.startswith(".")),
+                         key=lambda e: (e / "files.json").stat().st_mtime if (e / "files.json").exists() else 0)
+        for old in entries[:-CACHE_ENTRIES]:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass
 
 
 def _map(fn, jobs):

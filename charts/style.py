@@ -151,12 +151,16 @@ def _num(x):
     return None if x is None else f"{x:.3g}"
 
 
+WRITTEN = []  # every path write_bytes wrote or confirmed, for charts/__init__.py's cache
+
+
 def write_bytes(path, data):
     """Write only when the content changed, so that `mkdocs serve` does not loop on its own output."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_bytes() != data:
         path.write_bytes(data)
+    WRITTEN.append(path)
     return path
 
 

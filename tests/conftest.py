@@ -11,6 +11,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 SNIPPETS = ROOT / "snippets"
 
+# One chart cache for the whole session (charts/__init__.py): the many sites the tests build,
+# each in its own copy of the project, draw only the charts whose runs or code differ from
+# one drawn before. Its own folder, so that a reader's cache never answers for a test.
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+_CHART_CACHE = tempfile.mkdtemp(prefix="gpucpu-test-charts-")
+os.environ["GPUCPU_CHART_CACHE"] = _CHART_CACHE
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+    shutil.rmtree(_CHART_CACHE, ignore_errors=True)
+
 
 def run_snippet(name, *args, timeout=300):
     """Run snippets/<name>.py with args; return (parsed stdout JSON or None if empty, stderr)."""

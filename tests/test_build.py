@@ -1,6 +1,7 @@
 """The road a number travels: measure -> results file -> render -> built page."""
 import hashlib
 import json
+import os
 import pathlib
 import re
 import shutil
@@ -75,9 +76,7 @@ def test_measure_again_is_cached(quick_results):
     assert tree_hash(out) == before
 
 
-def test_render_from_fixture_results(tmp_path):
-    proc = build_results("render", "--results-dir", str(FIXTURES), "--out", str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+def check_fixture_render(tmp_path):
     for name in ("matmul-best", "matmul-curve", "matmul-error", "bandwidth"):
         for lang in ("zh", "en"):
             for theme in ("light", "dark"):
@@ -90,10 +89,47 @@ def test_render_from_fixture_results(tmp_path):
     assert f"| triad | {fmt(triad['gb_per_s'])} |" in table
 
 
+def test_the_chart_cache_gives_what_drawing_gives_and_redraws_what_changed(tmp_path):
+    """A second render of the same results copies every chart from the cache, byte for byte
+    what drawing gives; a changed figure redraws its snippet's charts, with the new figure."""
+    env = dict(os.environ, GPUCPU_CHART_CACHE=str(tmp_path / "cache"))
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES, results)
+
+    def render(out):
+        proc = subprocess.run([sys.executable, "build_results.py", "render", "--results-dir", str(results),
+                               "--out", str(tmp_path / out)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=600, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return {p.relative_to(tmp_path / out): p.read_bytes() for p in (tmp_path / out).rglob("*")
+                if p.is_file() and not p.name.startswith(".")}
+
+    drawn = render("drawn")
+    check_fixture_render(tmp_path / "drawn")
+    entries = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert entries, "nothing was stored in the chart cache"
+    copied = render("copied")
+    assert copied == drawn
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == entries  # nothing drawn again
+    check_fixture_render(tmp_path / "copied")
+
+    path = next(results.glob("*/bandwidth.json"))
+    data = json.loads(path.read_text())
+    data["runs"]["cpu"]["result"]["kernels"]["triad"]["gb_per_s"] = 12.3456
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    changed = render("changed")
+    from charts.style import fmt
+    assert f"| triad | {fmt(12.3456)} |" in (tmp_path / "changed" / "bandwidth-table.en.md").read_text()
+    assert changed[pathlib.Path("bandwidth.en.light.svg")] != drawn[pathlib.Path("bandwidth.en.light.svg")]
+    assert changed[pathlib.Path("matmul-error.en.light.svg")] == drawn[pathlib.Path("matmul-error.en.light.svg")]
+
+
 def test_render_imports_no_torch():
     code = ("import sys, build_results; build_results.render(); "
             "assert 'torch' not in sys.modules, 'render imported torch'")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    # every chart drawn here, none copied from the chart cache: the drawing code is what is tested
+    env = dict(os.environ, GPUCPU_CHART_CACHE="off")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
 
 
