@@ -80,7 +80,8 @@ def render_all(data, out_dir, featured=None):
         files = [out_dir / name for name in listing.read_text().split()]
         if all(f.exists() for f in files):  # a deleted chart is drawn again
             return files
-    jobs = [(snippet, runs, out_dir) for snippet, runs in runs_by_snippet(data, featured).items()
+    jobs = [(snippet, [_for_charts(r) for r in runs], out_dir)
+            for snippet, runs in runs_by_snippet(data, featured).items()
             if (pathlib.Path(__file__).parent / f"{snippet}.py").exists()]
     # A snippet whose charts were drawn before from the same runs and code is copied from the
     # cache; only the others are drawn (on every core).
@@ -99,6 +100,15 @@ def render_all(data, out_dir, featured=None):
     listing.write_text("\n".join(sorted(str(pathlib.Path(f).relative_to(out_dir)) for f in files)))
     stamp_file.write_text(stamp)
     return files
+
+
+def _for_charts(run):
+    """A run as the chart modules get it: its ceilings without the list of every candidate
+    (the pages' business, not the charts'), so that a figure which is no ceiling changes the
+    cache key of its own snippet's charts only."""
+    if not run.get("ceilings"):
+        return run
+    return dict(run, ceilings={k: v for k, v in run["ceilings"].items() if k != "candidates"})
 
 
 def _render_one(job):

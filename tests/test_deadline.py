@@ -100,7 +100,7 @@ def test_gpu_measure_script_packs_after_each_group_and_logs(proj, tmp_path):
     the slow snippet still leaves a results.tgz with everything that finished."""
     out = tmp_path / "out"
     env = {**os.environ, "PYTHON": sys.executable, "SLEEP_ROOFLINE": "60"}
-    proc = subprocess.run(["bash", "scripts/gpu-measure.sh", str(out), "30"], cwd=proj, env=env,
+    proc = subprocess.run(["bash", "scripts/gpu-measure.sh", str(out), "15"], cwd=proj, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # roofline stopped, the rest not run
     assert sorted(p.name for p in out.iterdir()) == ["machine.txt", "measure.log", "results.tgz"]
