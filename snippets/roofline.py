@@ -64,6 +64,21 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def random_buffer(shape, device, gen, dtype=None):
+    """A buffer of normal random values, filled at memory speed: one random block of 2^20
+    elements, repeated. (randn itself fills about 0.2 GB/s on a 2-core CPU, most of this
+    snippet's run time for buffers of gigabytes; the rates timed here do not depend on the values.)"""
+    numel = 1
+    for s in (shape if isinstance(shape, tuple) else (shape,)):
+        numel *= s
+    block = torch.randn(min(numel, 1 << 20), dtype=dtype, device=device, generator=gen)
+    out = torch.empty(numel, dtype=block.dtype, device=device)
+    whole = numel // block.numel() * block.numel()
+    out[:whole].view(-1, block.numel()).copy_(block)  # each row one copy of the block
+    out[whole:].copy_(block[:numel - whole])
+    return out.view(shape)
+
+
 def last_level_cache(device):
     """(bytes, where it came from) of the last-level cache: the GPU's L2, or the CPU's L3
     summed over its instances (a many-core CPU has one L3 per chiplet)."""
@@ -151,8 +166,8 @@ def run_kernel(kernels, name, dtype, shape, fn, flops, nbytes, device, min_run_t
 
 def memory_kernels(device, n, min_run_time, gen):
     """The memory-bound kernels on three fp32 buffers of n elements each (views reuse them)."""
-    x = torch.randn(n, device=device, generator=gen)
-    y = torch.randn(n, device=device, generator=gen)
+    x = random_buffer(n, device, gen)
+    y = random_buffer(n, device, gen)
     z = torch.empty(n, device=device)
     # out= everywhere: a fresh output per call would time the allocator (and, on a CPU, the
     # page faults of fresh memory) instead of the kernel.
@@ -193,8 +208,8 @@ def matmul_kernels(device, dtype, sizes, batched, min_run_time, budget_s, gen):
         del a, b, c
         last = rec.get("median_s", float("inf"))
     for bsz, n in batched:
-        a = torch.randn(bsz, n, n, device=device, generator=gen).to(tdt)
-        b = torch.randn(bsz, n, n, device=device, generator=gen).to(tdt)
+        a = random_buffer((bsz, n, n), device, gen).to(tdt)
+        b = random_buffer((bsz, n, n), device, gen).to(tdt)
         c = torch.empty(bsz, n, n, device=device, dtype=tdt)
         rec = run_kernel(ks, "bmm", dtype, f"{bsz}x{n}x{n}x{n}", lambda: torch.bmm(a, b, out=c),
                          2 * bsz * n ** 3, 3 * s * bsz * n * n, device, min_run_time)
