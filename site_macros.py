@@ -141,6 +141,10 @@ def define_env(env):
         cache = t(";工作集小于末级缓存的 4 倍,可能是缓存而不是内存的带宽",
                   "; its working set is under 4× the last-level cache: this may be cache, not memory, "
                   "bandwidth") if e.get("in_cache") else ""
+        if e.get("repeat"):  # the best of a snippet's independent runs was not its newest
+            i = e["repeat"] - 1
+            cache += t(f";来自较早的一次独立运行(文件中的 `repeats[{i}]`)",
+                       f"; from an earlier independent run (`repeats[{i}]` in the file)")
         return f"`{e['snippet']}.py`: {e['kernel']} ([{t('数据', 'data')}]({link}){cache})"
 
     @env.macro

@@ -144,17 +144,22 @@ def _cpu_control(r, out, device):
 
 
 def candidates(results, device):
-    """Every rate measured on one device: `results` is {snippet: result dict} of that device."""
+    """Every rate measured on one device: `results` is {snippet: result dict, or the list of
+    a run's independent repeats, newest first (--repeat)} of that device. A rate from an
+    earlier repeat says which ("repeat": 1 is the one before the newest)."""
     out = []
-    for snippet, r in results.items():
-        if not isinstance(r, dict):
-            continue
-        if snippet == "cpu_control":
-            _cpu_control(r, out, device)
-        elif snippet == "bandwidth":
-            _bandwidth_snippet(r, out)
-        elif snippet in EXTRACT:
-            EXTRACT[snippet](r, out)
+    for snippet, rs in results.items():
+        for i, r in enumerate(rs if isinstance(rs, list) else [rs]):
+            if not isinstance(r, dict):
+                continue
+            found = []
+            if snippet == "cpu_control":
+                _cpu_control(r, found, device)
+            elif snippet == "bandwidth":
+                _bandwidth_snippet(r, found)
+            elif snippet in EXTRACT:
+                EXTRACT[snippet](r, found)
+            out += [dict(c, repeat=i) if i else c for c in found]
     return out
 
 
@@ -248,7 +253,8 @@ def ceilings(info, device, results):
     "llc_bytes", "isa_peak" (CPU only, or None), "candidates": every candidate}.
     """
     cands = candidates(results, device)
-    llc = llc_bytes(info, device, results)
+    newest = {k: (v[0] if isinstance(v, list) and v else v) for k, v in results.items()}
+    llc = llc_bytes(info, device, newest)
     compute = {}
     for c in cands:
         if c["kind"] == "compute" and c["value"] > compute.get(c["dtype"], {}).get("value", 0):
@@ -272,5 +278,6 @@ def all_ceilings(runs_by_snippet):
                 continue
             key = (r["machine"], r["device"])
             grouped.setdefault(key, {"info": r["info"], "results": {}})
-            grouped[key]["results"][snippet] = r["result"]
+            # every repeat: the ceiling is the best any of them reached
+            grouped[key]["results"][snippet] = r.get("repeats") or [r["result"]]
     return {key: ceilings(g["info"], key[1], g["results"]) for key, g in grouped.items()}
