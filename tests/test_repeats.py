@@ -109,11 +109,14 @@ def test_the_page_quotes_the_median_across_runs_and_shows_their_range(tmp_path):
     run_ = data["runs"]["cpu"]
     best = run_["result"]["best_gb_per_s"]
     lo, hi = 0.8 * best, 1.3 * best
-    run_["repeats"] = []
-    for f in (lo, hi):
-        res = json.loads(json.dumps(run_["result"]))
-        res["best_gb_per_s"] = f
-        run_["repeats"].append({"measured_at": run_["measured_at"], "result": res})
+    # The committed repeats stay (their kernels hold the machine's ceilings: dropping them
+    # would redraw every chart); only their best figure is planted.
+    reps = run_.setdefault("repeats", [])
+    while len(reps) < 2:
+        reps.append({"measured_at": run_["measured_at"], "result": json.loads(json.dumps(run_["result"]))})
+    del reps[2:]
+    for rep, f in zip(reps, (lo, hi)):
+        rep["result"]["best_gb_per_s"] = f
     path.write_text(json.dumps(data))
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=proj,
                           capture_output=True, text=True, timeout=600)
