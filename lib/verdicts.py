@@ -99,10 +99,21 @@ def dur(s):
 # ---------------------------------------------------------------- the runs a verdict reads
 
 def at(run, path):
-    """The value at a dotted path of a run's result (negative list indices allowed), or None."""
+    """The value at a dotted path of a run's result (negative list indices allowed), or None.
+    A figure measured in several independent runs (--repeat) is their median, as the pages
+    quote it (site_macros.lookup)."""
     if run is None:
         return None
-    value = run["result"]
+    nums = sorted(v for v in (_at(res, path) for res in run.get("repeats") or [])
+                  if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+    if len(nums) > 1:
+        n = len(nums)
+        return nums[n // 2] if n % 2 else (nums[n // 2 - 1] + nums[n // 2]) / 2
+    return _at(run["result"], path)
+
+
+def _at(result, path):
+    value = result
     for part in path.split("."):
         if isinstance(value, dict):
             value = value.get(part)

@@ -185,6 +185,7 @@ def fake_box(factor, results_dir=ROOT / "docs" / "results"):
         path = next(pathlib.Path(results_dir).glob(f"*/{snippet}.json"))
         data = json.loads(path.read_text())
         run = copy.deepcopy(data["runs"]["cpu"])
+        run.pop("repeats", None)  # the CPU's own independent runs are no GPU's
         run["result"] = make(run["result"], factor)
         run["quick"] = run["result"]["quick"] = False
         run["software"] = {**run["software"], "cuda": "12.8"}
